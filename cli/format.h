@@ -1,0 +1,77 @@
+// Output of unionctl: human-readable aligned text, JSON, and error lines. Pure
+// functions.
+#ifndef UNIONSYNC_CLI_FORMAT_H_
+#define UNIONSYNC_CLI_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
+
+namespace unionsync::v1 {
+class Account;
+class CreateChildOrgResponse;
+class GetSubtreeSummaryResponse;
+class LoginResponse;
+class Member;
+class Org;
+class WhoAmIResponse;
+}  // namespace unionsync::v1
+
+namespace unionsync::cli {
+
+// One JSON object on one line (MessageToJsonString with
+// preserve_proto_field_names; fields with default values are printed too, so
+// the keys of a response type are always the same).
+std::string FormatJson(const google::protobuf::Message& message);
+
+// {"error":{"code":"PERMISSION_DENIED","message":"..."}} and a newline.
+std::string FormatErrorJson(const absl::Status& status);
+// "error: PERMISSION_DENIED: message" (with_code) or "error: message", and a
+// newline.
+std::string FormatError(const absl::Status& status, bool with_code);
+
+// A JSON string literal (quotes included) for UTF-8 `s`.
+std::string JsonQuote(absl::string_view s);
+
+// Rows of cells as aligned columns (two spaces apart, no trailing blanks);
+// cells are padded by display width, so Chinese text lines up. `right` lists
+// columns aligned to the right.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<int>& right = {});
+
+// "2019-12-31 18:00:00" in China Standard Time (UTC+8), or "-" for 0.
+std::string FormatTimeMs(int64_t ms);
+
+// "430102********123X": the first 6 and last 4 characters of an ID number.
+std::string MaskIdNumber(absl::string_view id_number);
+
+std::string FormatLogin(const v1::LoginResponse& response,
+                        absl::string_view username, absl::string_view server);
+std::string FormatWhoAmI(const v1::WhoAmIResponse& response,
+                         absl::string_view server);
+std::string FormatOrg(const v1::Org& org);
+std::string FormatOrgTable(const std::vector<v1::Org>& orgs);
+std::string FormatCreatedOrg(const v1::CreateChildOrgResponse& response);
+std::string FormatAccount(const v1::Account& account);
+std::string FormatAccountTable(const std::vector<v1::Account>& accounts);
+// An account with a freshly issued initial password (create, reset): shown
+// once.
+std::string FormatIssuedPassword(const v1::Account& account,
+                                 absl::string_view initial_password);
+std::string FormatMember(const v1::Member& member);
+std::string FormatMemberTable(const std::vector<v1::Member>& members);
+std::string FormatSummary(const v1::GetSubtreeSummaryResponse& response);
+
+// The line printed after a page when more pages exist and --all was not given.
+std::string FormatMorePages(absl::string_view next_page_token);
+
+}  // namespace unionsync::cli
+
+#endif  // UNIONSYNC_CLI_FORMAT_H_

@@ -1,0 +1,154 @@
+// The Admin API's domain logic: authentication, the scope rules of R10/R11,
+// validation, and the WriteSets each operation commits. Transport-free:
+// node/admin_service.cc only translates gRPC to these calls and absl::Status to
+// grpc::Status.
+//
+// Scope rules (docs/DESIGN.md, "Who may do what"):
+//   - Every call but Login needs a live session; a session whose password is
+//   initial or reset
+//     may only ChangePassword, Logout and WhoAmI (R3).
+//   - Organisations: read inside the caller's subtree; register children of the
+//   caller's own
+//     organisation (R2); update only the caller's own profile (R3). Data
+//     administrators only for writes.
+//   - Accounts: a data administrator creates viewers of its own organisation
+//   and accounts of
+//     descendants, and disables / enables / resets accounts of descendants and
+//     its own viewers (R10.3), never its own account.
+//   - Members: only the data administrator of the member's own organisation
+//   reads or writes
+//     them (R4, R10.2).
+// Every refusal is PERMISSION_DENIED and audited; every member read is audited
+// (R10.4).
+//
+// Thread-safe.
+#ifndef UNIONSYNC_NODE_ADMIN_H_
+#define UNIONSYNC_NODE_ADMIN_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/password.h"
+#include "node/sessions.h"
+#include "store/store.h"
+#include "unionsync/v1/admin.pb.h"
+
+namespace unionsync {
+
+// Who is calling: the bearer token from the request metadata and the network
+// peer.
+struct CallContext {
+  std::string token;
+  std::string peer;
+};
+
+struct AdminOptions {
+  ScryptParams scrypt;
+  int max_failed_logins = 5;
+  int64_t lockout_ms = 15 * 60 * 1000;
+  SessionOptions sessions;
+};
+
+class Admin {
+ public:
+  Admin(Store* store, const Clock* clock, AdminOptions options = {});
+
+  absl::StatusOr<v1::LoginResponse> Login(const CallContext& ctx,
+                                          const v1::LoginRequest& req);
+  absl::StatusOr<v1::LogoutResponse> Logout(const CallContext& ctx);
+  absl::StatusOr<v1::ChangePasswordResponse> ChangePassword(
+      const CallContext& ctx, const v1::ChangePasswordRequest& req);
+  absl::StatusOr<v1::WhoAmIResponse> WhoAmI(const CallContext& ctx);
+
+  absl::StatusOr<v1::CreateChildOrgResponse> CreateChildOrg(
+      const CallContext& ctx, const v1::CreateChildOrgRequest& req);
+  absl::StatusOr<v1::GetOrgResponse> GetOrg(const CallContext& ctx,
+                                            const v1::GetOrgRequest& req);
+  absl::StatusOr<v1::ListChildOrgsResponse> ListChildOrgs(
+      const CallContext& ctx, const v1::ListChildOrgsRequest& req);
+  absl::StatusOr<v1::UpdateOrgProfileResponse> UpdateOrgProfile(
+      const CallContext& ctx, const v1::UpdateOrgProfileRequest& req);
+
+  absl::StatusOr<v1::CreateAccountResponse> CreateAccount(
+      const CallContext& ctx, const v1::CreateAccountRequest& req);
+  absl::StatusOr<v1::ListAccountsResponse> ListAccounts(
+      const CallContext& ctx, const v1::ListAccountsRequest& req);
+  absl::StatusOr<v1::DisableAccountResponse> DisableAccount(
+      const CallContext& ctx, const v1::DisableAccountRequest& req);
+  absl::StatusOr<v1::EnableAccountResponse> EnableAccount(
+      const CallContext& ctx, const v1::EnableAccountRequest& req);
+  absl::StatusOr<v1::ResetPasswordResponse> ResetPassword(
+      const CallContext& ctx, const v1::ResetPasswordRequest& req);
+
+  absl::StatusOr<v1::AddMemberResponse> AddMember(
+      const CallContext& ctx, const v1::AddMemberRequest& req);
+  absl::StatusOr<v1::UpdateMemberResponse> UpdateMember(
+      const CallContext& ctx, const v1::UpdateMemberRequest& req);
+  absl::StatusOr<v1::TransferMemberResponse> TransferMember(
+      const CallContext& ctx, const v1::TransferMemberRequest& req);
+  absl::StatusOr<v1::RemoveMemberResponse> RemoveMember(
+      const CallContext& ctx, const v1::RemoveMemberRequest& req);
+  absl::StatusOr<v1::GetMemberResponse> GetMember(
+      const CallContext& ctx, const v1::GetMemberRequest& req);
+  absl::StatusOr<v1::ListMembersResponse> ListMembers(
+      const CallContext& ctx, const v1::ListMembersRequest& req);
+
+  absl::StatusOr<v1::GetSubtreeSummaryResponse> GetSubtreeSummary(
+      const CallContext& ctx, const v1::GetSubtreeSummaryRequest& req);
+
+  // Creates the node's own root organisation and its first data administrator
+  // when the store is empty (first start of a node with no parent, e.g. the
+  // city hub). Returns the initial password, or ALREADY_EXISTS when the
+  // organisation is there.
+  absl::StatusOr<std::string> Bootstrap(const v1::Org& org,
+                                        const std::string& admin_username);
+
+  SessionManager& sessions() { return sessions_; }
+
+ private:
+  struct Caller;
+  absl::StatusOr<Caller> Authenticate(const CallContext& ctx,
+                                      absl::string_view action,
+                                      bool allow_must_change = false);
+  // Audits a refusal and returns PERMISSION_DENIED with `reason`.
+  absl::Status Deny(const Caller& caller, absl::string_view action,
+                    absl::string_view target, absl::string_view reason);
+  // Audits a failed request (bad input or state) and returns `status`
+  // unchanged.
+  absl::Status Fail(const Caller& caller, absl::string_view action,
+                    absl::string_view target, absl::Status status);
+  absl::Status RequireAdmin(const Caller& caller, absl::string_view action,
+                            absl::string_view target);
+  // PERMISSION_DENIED (audited) unless `org_id` is the caller's organisation or
+  // lies below it.
+  absl::Status RequireInSubtree(const Caller& caller, absl::string_view action,
+                                const std::string& org_id);
+  // The caller's member, or PERMISSION_DENIED (audited) when it belongs to
+  // another union.
+  absl::StatusOr<v1::Member> OwnMember(const Caller& caller,
+                                       absl::string_view action,
+                                       const std::string& member_id);
+  absl::StatusOr<v1::Org> HostedOrg(const std::string& org_id);
+  v1::AuditEntry AuditOf(const Caller& caller, absl::string_view action,
+                         absl::string_view target, v1::AuditOutcome outcome,
+                         absl::string_view detail = "") const;
+  absl::Status AuditOnly(v1::AuditEntry entry);
+  // A fresh initial password and its hash.
+  absl::StatusOr<std::pair<std::string, std::string>> NewInitialPassword();
+  absl::StatusOr<v1::Account> ManageableAccount(const Caller& caller,
+                                                absl::string_view action,
+                                                const std::string& username);
+
+  Store* store_;
+  const Clock* clock_;
+  const AdminOptions options_;
+  SessionManager sessions_;
+  std::string dummy_hash_;  // Verified against when the account is unknown
+                            // (equal timing).
+};
+
+}  // namespace unionsync
+
+#endif  // UNIONSYNC_NODE_ADMIN_H_
