@@ -154,6 +154,26 @@ bool ClearProfileField(absl::string_view path, v1::Org* org) {
   return true;
 }
 
+// A new account with a parent-set initial password (R2): it must be changed
+// before use (R3).
+v1::Account NewAccount(const std::string& username, const std::string& org_id,
+                       v1::Role role, const std::string& password_hash,
+                       const std::string& author_org,
+                       const std::string& display_name, int64_t now) {
+  v1::Account a;
+  a.set_username(username);
+  a.set_org_id(org_id);
+  a.set_role(role);
+  a.set_state(v1::CREDENTIAL_INITIAL);
+  a.set_password_hash(password_hash);
+  a.set_credential_epoch(1);
+  a.set_credential_author_org(author_org);
+  a.set_display_name(display_name);
+  a.set_created_at_ms(now);
+  a.set_updated_at_ms(now);
+  return a;
+}
+
 }  // namespace
 
 struct Admin::Caller {
@@ -447,16 +467,8 @@ absl::StatusOr<std::string> Admin::Bootstrap(const v1::Org& in,
   org.set_created_at_ms(now);
   org.set_updated_at_ms(now);
   ASSIGN_OR_RETURN(auto password, NewInitialPassword());
-  v1::Account account;
-  account.set_username(admin);
-  account.set_org_id(org.id());
-  account.set_role(v1::DATA_ADMIN);
-  account.set_state(v1::CREDENTIAL_INITIAL);
-  account.set_password_hash(password.second);
-  account.set_credential_epoch(1);
-  account.set_credential_author_org(org.id());
-  account.set_created_at_ms(now);
-  account.set_updated_at_ms(now);
+  const v1::Account account = NewAccount(admin, org.id(), v1::DATA_ADMIN,
+                                         password.second, org.id(), "", now);
   WriteSet w;
   w.PutOrg(org, WriteSet::Mode::kCreate);
   w.PutAccount(account, WriteSet::Mode::kCreate);
@@ -557,17 +569,9 @@ absl::StatusOr<v1::CreateChildOrgResponse> Admin::CreateChildOrg(
   org.set_updated_at_ms(now);
 
   ASSIGN_OR_RETURN(auto password, NewInitialPassword());
-  v1::Account account;
-  account.set_username(req.admin_username());
-  account.set_org_id(org.id());
-  account.set_role(v1::DATA_ADMIN);
-  account.set_state(v1::CREDENTIAL_INITIAL);
-  account.set_password_hash(password.second);
-  account.set_credential_epoch(1);
-  account.set_credential_author_org(parent->id());
-  account.set_display_name(req.admin_display_name());
-  account.set_created_at_ms(now);
-  account.set_updated_at_ms(now);
+  const v1::Account account =
+      NewAccount(req.admin_username(), org.id(), v1::DATA_ADMIN,
+                 password.second, parent->id(), req.admin_display_name(), now);
 
   WriteSet w;
   w.PutOrg(org, WriteSet::Mode::kCreate);
@@ -706,17 +710,9 @@ absl::StatusOr<v1::CreateAccountResponse> Admin::CreateAccount(
   if (!org.ok()) return fail(org.status());
   ASSIGN_OR_RETURN(auto password, NewInitialPassword());
   const int64_t now = clock_->NowMs();
-  v1::Account account;
-  account.set_username(req.username());
-  account.set_org_id(req.org_id());
-  account.set_role(req.role());
-  account.set_state(v1::CREDENTIAL_INITIAL);
-  account.set_password_hash(password.second);
-  account.set_credential_epoch(1);
-  account.set_credential_author_org(caller.session.org_id);
-  account.set_display_name(req.display_name());
-  account.set_created_at_ms(now);
-  account.set_updated_at_ms(now);
+  const v1::Account account =
+      NewAccount(req.username(), req.org_id(), req.role(), password.second,
+                 caller.session.org_id, req.display_name(), now);
   WriteSet w;
   w.PutAccount(account, WriteSet::Mode::kCreate);
   w.Audit(AuditOf(caller, kAction, target, v1::AUDIT_OK));
