@@ -668,7 +668,7 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
   org.set_profile_completeness(ProfileCompleteness(org));
   org.set_updated_at_ms(clock_->NowMs());
   WriteSet w;
-  w.PutOrg(org);
+  w.PutOrgProfile(org);
   w.Audit(AuditOf(caller, kAction, target, v1::AUDIT_OK));
   if (auto s = store_->Commit(w, caller.session.username).status(); !s.ok())
     return fail(s);

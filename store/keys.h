@@ -22,6 +22,8 @@ inline constexpr char kCounters[] =
     "counters";                            // org id -> v1::SubtreeCounters
 inline constexpr char kAudit[] = "audit";  // BE64(seq) -> v1::AuditEntry
 inline constexpr char kLocal[] = "local";  // free-form, not replicated
+inline constexpr char kRepl[] = "repl";    // link cursors, applied sequences
+inline constexpr char kVersions[] = "versions";  // record part -> version
 
 // Meta keys in the default column family.
 inline constexpr char kMetaNodeId[] = "meta/node_id";
@@ -32,7 +34,7 @@ inline constexpr char kMetaNextLogPos[] = "meta/next_log_pos";
 inline constexpr char kMetaHlc[] = "meta/hlc";
 inline constexpr char kMetaAuditHead[] =
     "meta/audit_head";  // BE64(seq) + 32-byte hash
-inline constexpr char kSchemaVersion[] = "1";
+inline constexpr char kSchemaVersion[] = "2";
 
 inline std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');
@@ -65,8 +67,14 @@ inline std::string OrgMemberKey(absl::string_view org,
                                 absl::string_view member) {
   return absl::StrCat("m/", org, "/", member);  // ("")
 }
-inline std::string IdNumberKey(absl::string_view id_number) {
-  return absl::StrCat("n/", id_number);  // (member id) active members only
+// Active members only. One person may be active in unions of two different
+// nodes until the hub reconciles it, so the key carries the member id.
+inline std::string IdNumberPrefix(absl::string_view id_number) {
+  return absl::StrCat("n/", id_number, "/");
+}
+inline std::string IdNumberKey(absl::string_view id_number,
+                               absl::string_view member) {
+  return absl::StrCat("n/", id_number, "/", member);  // ("")
 }
 inline std::string OrgAccountPrefix(absl::string_view org) {
   return absl::StrCat("a/", org, "/");
@@ -74,6 +82,31 @@ inline std::string OrgAccountPrefix(absl::string_view org) {
 inline std::string OrgAccountKey(absl::string_view org,
                                  absl::string_view username) {
   return absl::StrCat("a/", org, "/", username);  // ("")
+}
+
+// Replication state (column family kRepl).
+inline std::string CursorKey(absl::string_view peer) {
+  return absl::StrCat("cursor/", peer);  // (BE64(pos) + peer incarnation)
+}
+inline std::string AppliedKey(absl::string_view origin,
+                              absl::string_view incarnation) {
+  return absl::StrCat("applied/", origin, "/", incarnation);  // (BE64(seq))
+}
+
+// Version stamps (column family kVersions), one per record part:
+// "o/<org>" registration, "p/<org>" profile, "m/<member>", "a/<username>"
+// -> BE64(hlc) + origin node id of the change that wrote the version held.
+inline std::string OrgVersionKey(absl::string_view id) {
+  return absl::StrCat("o/", id);
+}
+inline std::string ProfileVersionKey(absl::string_view id) {
+  return absl::StrCat("p/", id);
+}
+inline std::string MemberVersionKey(absl::string_view id) {
+  return absl::StrCat("m/", id);
+}
+inline std::string AccountVersionKey(absl::string_view username) {
+  return absl::StrCat("a/", username);
 }
 
 }  // namespace unionsync::keys

@@ -9,6 +9,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
@@ -147,6 +148,14 @@ void WriteSet::PutOrg(v1::Org org, Mode mode) {
   changes_.push_back(std::move(c));
 }
 
+void WriteSet::PutOrgProfile(v1::Org org) {
+  modes_.push_back(Mode::kUpsert);
+  v1::Change c;
+  c.set_kind(v1::PUT_ORG_PROFILE);
+  *c.mutable_org() = std::move(org);
+  changes_.push_back(std::move(c));
+}
+
 void WriteSet::PutMember(v1::Member member, Mode mode) {
   modes_.push_back(mode);
   v1::Change c;
@@ -189,6 +198,8 @@ struct Store::Handles {
   rocksdb::ColumnFamilyHandle* counters = nullptr;
   rocksdb::ColumnFamilyHandle* audit = nullptr;
   rocksdb::ColumnFamilyHandle* local = nullptr;
+  rocksdb::ColumnFamilyHandle* repl = nullptr;
+  rocksdb::ColumnFamilyHandle* versions = nullptr;
 };
 
 Store::~Store() {
@@ -205,11 +216,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (options.node_id.empty())
     return absl::InvalidArgumentError("node id is empty");
   std::error_code ec;
-  const bool exists = std::filesystem::exists(options.path + "/CURRENT", ec);
+  rocksdb::Env* env =
+      options.env != nullptr ? options.env : rocksdb::Env::Default();
+  const bool exists = env->FileExists(options.path + "/CURRENT").ok();
   if (!exists && !options.create_if_missing) {
     return absl::NotFoundError(absl::StrCat("no store at ", options.path));
   }
-  if (!exists && std::filesystem::exists(options.path, ec) &&
+  if (!exists && options.env == nullptr &&
+      std::filesystem::exists(options.path, ec) &&
       !std::filesystem::is_empty(options.path, ec)) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.path,
@@ -221,6 +235,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = !exists;
   db_options.paranoid_checks = true;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   rocksdb::ColumnFamilyOptions cf_options;
@@ -236,7 +251,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
                                           keys::kIndex,
                                           keys::kCounters,
                                           keys::kAudit,
-                                          keys::kLocal};
+                                          keys::kLocal,
+                                          keys::kRepl,
+                                          keys::kVersions};
   if (exists) {
     std::vector<std::string> present;
     rocksdb::Status s =
@@ -271,6 +288,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   h.counters = h.all[6];
   h.audit = h.all[7];
   h.local = h.all[8];
+  h.repl = h.all[9];
+  h.versions = h.all[10];
   store->sync_ = options.sync;
   store->clock_ =
       options.clock != nullptr ? options.clock : SystemClock::Default();
@@ -387,17 +406,6 @@ absl::StatusOr<v1::Account> Store::GetAccount(
   return r;
 }
 
-absl::StatusOr<v1::Member> Store::FindMemberByIdNumber(
-    absl::string_view id_number) const {
-  std::string member_id;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->index,
-                               keys::IdNumberKey(id_number), &member_id);
-  if (s.IsNotFound())
-    return absl::NotFoundError("no active member with that ID number");
-  RETURN_IF_ERROR(FromRocks(s, "id number index"));
-  return GetMember(member_id);
-}
-
 absl::StatusOr<v1::SubtreeCounters> Store::GetCounters(
     absl::string_view org_id) const {
   auto r = GetProto<v1::SubtreeCounters>(cf_->counters, org_id);
@@ -426,6 +434,22 @@ absl::StatusOr<std::vector<std::string>> ScanSuffixes(
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> Store::MembersWithIdNumber(
+    absl::string_view id_number) const {
+  return ScanSuffixes(db_.get(), cf_->index, keys::IdNumberPrefix(id_number),
+                      "", std::numeric_limits<size_t>::max());
+}
+
+absl::StatusOr<v1::Member> Store::FindMemberByIdNumber(
+    absl::string_view id_number) const {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   MembersWithIdNumber(id_number));
+  if (ids.empty()) {
+    return absl::NotFoundError("no active member with that ID number");
+  }
+  return GetMember(ids.front());
+}
 
 absl::StatusOr<std::vector<v1::Org>> Store::ListChildren(
     absl::string_view parent_id, absl::string_view after, size_t limit) const {
@@ -604,7 +628,99 @@ absl::StatusOr<std::optional<uint64_t>> Store::VerifyAuditChain() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commit
+// Commit and apply
+
+namespace {
+
+// The registration part of an organisation (written by the node hosting its
+// parent) and the profile part (written by the node hosting it).
+void CopyRegistration(const v1::Org& from, v1::Org* to) {
+  to->set_id(from.id());
+  to->set_name(from.name());
+  to->set_kind(from.kind());
+  to->set_tier(from.tier());
+  to->set_parent_id(from.parent_id());
+  to->set_region(from.region());
+  to->set_system(from.system());
+  to->set_status(from.status());
+  to->set_host_node(from.host_node());
+  to->set_created_at_ms(from.created_at_ms());
+}
+
+void CopyProfile(const v1::Org& from, v1::Org* to) {
+  to->set_credit_code(from.credit_code());
+  if (from.has_chair()) {
+    *to->mutable_chair() = from.chair();
+  } else {
+    to->clear_chair();
+  }
+  if (from.has_data_admin()) {
+    *to->mutable_data_admin() = from.data_admin();
+  } else {
+    to->clear_data_admin();
+  }
+  if (from.has_contact()) {
+    *to->mutable_contact() = from.contact();
+  } else {
+    to->clear_contact();
+  }
+  to->set_employee_count(from.employee_count());
+  to->set_founding_date(from.founding_date());
+  to->set_address(from.address());
+  to->set_profile_completeness(from.profile_completeness());
+  to->set_updated_at_ms(from.updated_at_ms());
+}
+
+std::string VersionKey(const v1::Change& c) {
+  switch (c.kind()) {
+    case v1::PUT_ORG:
+      return keys::OrgVersionKey(c.org().id());
+    case v1::PUT_ORG_PROFILE:
+      return keys::ProfileVersionKey(c.org().id());
+    case v1::PUT_MEMBER:
+      return keys::MemberVersionKey(c.member().id());
+    case v1::PUT_ACCOUNT:
+      return keys::AccountVersionKey(c.account().username());
+    default:
+      return "";
+  }
+}
+
+std::string VersionValue(uint64_t hlc, absl::string_view origin) {
+  return absl::StrCat(keys::BigEndian64(hlc), origin);
+}
+
+// What a change is about, for audit entries and messages.
+std::string RecordName(const v1::Change& c) {
+  switch (c.kind()) {
+    case v1::PUT_ORG:
+      return absl::StrCat("org/", c.org().id());
+    case v1::PUT_ORG_PROFILE:
+      return absl::StrCat("org-profile/", c.org().id());
+    case v1::PUT_MEMBER:
+      return absl::StrCat("member/", c.member().id());
+    case v1::PUT_ACCOUNT:
+      return absl::StrCat("account/", c.account().username());
+    default:
+      return "unknown";
+  }
+}
+
+bool KindMatchesRecord(const v1::Change& c) {
+  switch (c.kind()) {
+    case v1::PUT_ORG:
+    case v1::PUT_ORG_PROFILE:
+      return c.has_org();
+    case v1::PUT_MEMBER:
+      return c.has_member();
+    case v1::PUT_ACCOUNT:
+      return c.has_account();
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 // The records a commit reads and writes, overlaid on the database so later
 // writes in the same commit see earlier ones.
@@ -627,21 +743,65 @@ class Store::CommitContext {
     return std::optional<v1::Member>(*std::move(r));
   }
   absl::StatusOr<std::optional<v1::Account>> Account(const std::string& name) {
-    if (auto it = accounts_.find(name); it != accounts_.end())
+    if (auto it = accounts_.find(name); it != accounts_.end()) {
       return it->second;
+    }
     auto r = store_->GetAccount(name);
     if (absl::IsNotFound(r.status())) return std::optional<v1::Account>();
     RETURN_IF_ERROR(r.status());
     return std::optional<v1::Account>(*std::move(r));
   }
-  absl::StatusOr<std::optional<std::string>> Index(const std::string& key) {
-    if (auto it = index_.find(key); it != index_.end()) return it->second;
+  absl::StatusOr<std::optional<std::string>> Get(
+      rocksdb::ColumnFamilyHandle* cf,
+      absl::btree_map<std::string, std::optional<std::string>>& overlay,
+      const std::string& key) {
+    if (auto it = overlay.find(key); it != overlay.end()) return it->second;
     std::string value;
-    rocksdb::Status s = store_->db_->Get(rocksdb::ReadOptions(),
-                                         store_->cf_->index, key, &value);
+    rocksdb::Status s =
+        store_->db_->Get(rocksdb::ReadOptions(), cf, Sl(key), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
-    RETURN_IF_ERROR(FromRocks(s, "index read"));
+    RETURN_IF_ERROR(FromRocks(s, "read"));
     return std::optional<std::string>(std::move(value));
+  }
+  // Suffixes of the index keys under `prefix`, as of this commit.
+  absl::StatusOr<std::vector<std::string>> IndexSuffixes(
+      const std::string& prefix) {
+    ASSIGN_OR_RETURN(std::vector<std::string> stored,
+                     ScanSuffixes(store_->db_.get(), store_->cf_->index, prefix,
+                                  "", std::numeric_limits<size_t>::max()));
+    absl::btree_set<std::string> out(stored.begin(), stored.end());
+    for (auto it = index_.lower_bound(prefix);
+         it != index_.end() && absl::StartsWith(it->first, prefix); ++it) {
+      std::string suffix = it->first.substr(prefix.size());
+      if (it->second.has_value()) {
+        out.insert(std::move(suffix));
+      } else {
+        out.erase(suffix);
+      }
+    }
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+  absl::StatusOr<std::optional<std::string>> Version(const std::string& key) {
+    return Get(store_->cf_->versions, versions_, key);
+  }
+  absl::StatusOr<uint64_t> Applied(const std::string& key) {
+    ASSIGN_OR_RETURN(std::optional<std::string> v,
+                     Get(store_->cf_->repl, repl_, key));
+    return v.has_value() ? keys::DecodeBigEndian64(*v) : 0;
+  }
+
+  // True when `org` is `ancestor` or lies below it, as of this commit.
+  absl::StatusOr<bool> InSubtree(const std::string& org,
+                                 const std::string& ancestor) {
+    std::string current = org;
+    for (int depth = 0; depth < kMaxDepth; ++depth) {
+      if (current == ancestor) return true;
+      ASSIGN_OR_RETURN(std::optional<v1::Org> o, Org(current));
+      if (!o.has_value() || o->parent_id().empty()) return false;
+      current = o->parent_id();
+    }
+    return absl::DataLossError(
+        absl::StrCat("parent chain of '", org, "' is too deep"));
   }
 
   void SetOrg(const v1::Org& o) { orgs_[o.id()] = o; }
@@ -651,6 +811,12 @@ class Store::CommitContext {
     index_[std::move(key)] = std::move(value);
   }
   void DeleteIndex(std::string key) { index_[std::move(key)] = std::nullopt; }
+  void SetVersion(std::string key, std::string value) {
+    versions_[std::move(key)] = std::move(value);
+  }
+  void SetRepl(std::string key, std::string value) {
+    repl_[std::move(key)] = std::move(value);
+  }
 
   void AddContribution(const std::string& org, const Contribution& c,
                        int sign) {
@@ -676,8 +842,9 @@ class Store::CommitContext {
         RETURN_IF_ERROR(r.status());
         a = *std::move(r);
       }
-      if (a.has_value() && a->org_id() == org && IsActivatingAdmin(*a))
+      if (a.has_value() && a->org_id() == org && IsActivatingAdmin(*a)) {
         return true;
+      }
     }
     if (overlay) {
       for (const auto& [name, a] : accounts_) {
@@ -690,8 +857,9 @@ class Store::CommitContext {
     return false;
   }
 
-  // Writes records' side effects into `batch`: index entries and counters of
-  // every touched organisation and its ancestors.
+  // Writes records' side effects into `batch`: index entries, version stamps,
+  // replication state, and counters of every touched organisation and its
+  // ancestors.
   absl::Status Finish(rocksdb::WriteBatch* batch) {
     for (const auto& org : activation_orgs_) {
       ASSIGN_OR_RETURN(bool before, Activated(org, false));
@@ -726,13 +894,18 @@ class Store::CommitContext {
       c.set_digest(digest);
       batch->Put(store_->cf_->counters, org, Serialize(c));
     }
-    for (const auto& [key, value] : index_) {
-      if (value.has_value()) {
-        batch->Put(store_->cf_->index, key, *value);
-      } else {
-        batch->Delete(store_->cf_->index, key);
+    auto flush = [&](rocksdb::ColumnFamilyHandle* cf, const auto& overlay) {
+      for (const auto& [key, value] : overlay) {
+        if (value.has_value()) {
+          batch->Put(cf, key, *value);
+        } else {
+          batch->Delete(cf, key);
+        }
       }
-    }
+    };
+    flush(store_->cf_->index, index_);
+    flush(store_->cf_->versions, versions_);
+    flush(store_->cf_->repl, repl_);
     return absl::OkStatus();
   }
 
@@ -742,9 +915,179 @@ class Store::CommitContext {
   absl::flat_hash_map<std::string, std::optional<v1::Member>> members_;
   absl::flat_hash_map<std::string, std::optional<v1::Account>> accounts_;
   absl::btree_map<std::string, std::optional<std::string>> index_;
+  absl::btree_map<std::string, std::optional<std::string>> versions_;
+  absl::btree_map<std::string, std::optional<std::string>> repl_;
   absl::btree_map<std::string, Contribution> deltas_;
   absl::btree_set<std::string> activation_orgs_;
 };
+
+absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
+                                bool must_create, bool unique_person,
+                                uint64_t log_pos, void* raw_batch) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(raw_batch);
+  if (!KindMatchesRecord(change)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "change kind ", change.kind(), " does not match its record"));
+  }
+  std::optional<v1::Change> old;  // The previous version, wrapped the same way.
+  // Every check comes before the first mutation of `ctx`, so a refused change
+  // leaves the commit context as it was.
+  switch (change.kind()) {
+    case v1::PUT_ORG:
+    case v1::PUT_ORG_PROFILE: {
+      const v1::Org& in = change.org();
+      if (in.id().empty()) {
+        return absl::InvalidArgumentError("organisation id is empty");
+      }
+      ASSIGN_OR_RETURN(std::optional<v1::Org> prev, ctx.Org(in.id()));
+      v1::Org merged;
+      bool new_child = false;
+      if (change.kind() == v1::PUT_ORG) {
+        if (prev.has_value() && must_create) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("organisation '", in.id(), "' already exists"));
+        }
+        if (prev.has_value() && prev->parent_id() != in.parent_id()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "organisation '", in.id(), "' cannot change its parent from '",
+              prev->parent_id(), "' to '", in.parent_id(), "'"));
+        }
+        if (!prev.has_value() && !in.parent_id().empty()) {
+          ASSIGN_OR_RETURN(std::optional<v1::Org> parent,
+                           ctx.Org(in.parent_id()));
+          // A node's own organisation is registered by a parent this store
+          // does not hold.
+          if (!parent.has_value() && in.id() != node_id_) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("parent '", in.parent_id(), "' of organisation '",
+                             in.id(), "' does not exist"));
+          }
+          new_child = parent.has_value();
+        }
+        if (prev.has_value()) merged = *prev;
+        CopyRegistration(in, &merged);
+      } else {
+        if (!prev.has_value()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("profile of unknown organisation '", in.id(), "'"));
+        }
+        merged = *prev;
+        CopyProfile(in, &merged);
+      }
+      if (new_child) {
+        ctx.PutIndex(keys::ChildKey(merged.parent_id(), merged.id()), "");
+      }
+      if (prev.has_value()) *(old.emplace().mutable_org()) = *prev;
+      ctx.SetOrg(merged);
+      batch->Put(cf_->orgs, merged.id(), Serialize(merged));
+      *change.mutable_org() = std::move(merged);
+      break;
+    }
+    case v1::PUT_MEMBER: {
+      const v1::Member& m = change.member();
+      if (m.id().empty())
+        return absl::InvalidArgumentError("member id is empty");
+      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(m.org_id()));
+      if (!org.has_value()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("organisation '", m.org_id(), "' of member '", m.id(),
+                         "' does not exist"));
+      }
+      ASSIGN_OR_RETURN(std::optional<v1::Member> prev, ctx.Member(m.id()));
+      if (prev.has_value() && must_create) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("member '", m.id(), "' already exists"));
+      }
+      if (m.status() == v1::MEMBER_ACTIVE && unique_person) {
+        ASSIGN_OR_RETURN(
+            std::vector<std::string> holders,
+            ctx.IndexSuffixes(keys::IdNumberPrefix(m.id_number())));
+        for (const std::string& holder : holders) {
+          if (holder == m.id()) continue;
+          return absl::AlreadyExistsError(absl::StrCat(
+              "id_number: this person is already an active member (member '",
+              holder, "'); one person is a member of one union at a time"));
+        }
+      }
+      if (prev.has_value()) {
+        *(old.emplace().mutable_member()) = *prev;
+        if (prev->status() == v1::MEMBER_ACTIVE) {
+          ctx.DeleteIndex(keys::IdNumberKey(prev->id_number(), prev->id()));
+        }
+        if (prev->org_id() != m.org_id()) {
+          ctx.DeleteIndex(keys::OrgMemberKey(prev->org_id(), m.id()));
+        }
+      }
+      if (m.status() == v1::MEMBER_ACTIVE) {
+        ctx.PutIndex(keys::IdNumberKey(m.id_number(), m.id()), "");
+      }
+      ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
+      ctx.SetMember(m);
+      batch->Put(cf_->members, m.id(), Serialize(m));
+      break;
+    }
+    case v1::PUT_ACCOUNT: {
+      const v1::Account& a = change.account();
+      if (a.username().empty()) {
+        return absl::InvalidArgumentError("username is empty");
+      }
+      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(a.org_id()));
+      if (!org.has_value()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("organisation '", a.org_id(), "' of account '",
+                         a.username(), "' does not exist"));
+      }
+      ASSIGN_OR_RETURN(std::optional<v1::Account> prev,
+                       ctx.Account(a.username()));
+      if (prev.has_value() && must_create) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("username '", a.username(), "' is already taken"));
+      }
+      if (prev.has_value() && prev->org_id() != a.org_id()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "account '", a.username(), "' belongs to '", prev->org_id(), "'"));
+      }
+      if (prev.has_value()) *(old.emplace().mutable_account()) = *prev;
+      ctx.PutIndex(keys::OrgAccountKey(a.org_id(), a.username()), "");
+      ctx.TouchActivation(a.org_id());
+      ctx.SetAccount(a);
+      batch->Put(cf_->accounts, a.username(), Serialize(a));
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError("change without a known kind");
+  }
+  if (old.has_value()) {
+    ctx.AddContribution(AnchorOf(*old), ContributionOf(*old), -1);
+  }
+  ctx.AddContribution(AnchorOf(change), ContributionOf(change), +1);
+  ctx.SetVersion(VersionKey(change),
+                 VersionValue(change.hlc(), change.origin()));
+  change.set_log_pos(log_pos);
+  batch->Put(cf_->log, Sl(keys::BigEndian64(log_pos)), Serialize(change));
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Appends the audit entries, chaining them from `head`.
+void ChainAudit(const std::vector<v1::AuditEntry>& entries, const Clock* clock,
+                AuditHead* head, rocksdb::WriteBatch* batch,
+                rocksdb::ColumnFamilyHandle* cf, std::vector<uint64_t>* seqs) {
+  for (const v1::AuditEntry& in : entries) {
+    v1::AuditEntry e = in;
+    e.set_seq(head->seq + 1);
+    if (e.time_ms() == 0) e.set_time_ms(clock->NowMs());
+    e.set_prev_hash(head->hash);
+    e.set_hash(Store::AuditEntryHash(e));
+    batch->Put(cf, Sl(keys::BigEndian64(e.seq())), Serialize(e));
+    head->seq = e.seq();
+    head->hash = e.hash();
+    if (seqs != nullptr) seqs->push_back(e.seq());
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
                                            absl::string_view author) {
@@ -759,141 +1102,23 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
 
   for (size_t i = 0; i < writes.changes_.size(); ++i) {
     v1::Change change = writes.changes_[i];
-    const bool must_create = writes.modes_[i] == WriteSet::Mode::kCreate;
-    std::optional<v1::Change>
-        old;  // The previous version, wrapped the same way.
-    switch (change.record_case()) {
-      case v1::Change::kOrg: {
-        const v1::Org& org = change.org();
-        if (org.id().empty())
-          return absl::InvalidArgumentError("organisation id is empty");
-        ASSIGN_OR_RETURN(std::optional<v1::Org> prev, ctx.Org(org.id()));
-        if (prev.has_value() && must_create) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("organisation '", org.id(), "' already exists"));
-        }
-        if (prev.has_value()) {
-          if (prev->parent_id() != org.parent_id()) {
-            return absl::FailedPreconditionError(absl::StrCat(
-                "organisation '", org.id(), "' cannot change its parent from '",
-                prev->parent_id(), "' to '", org.parent_id(), "'"));
-          }
-          old.emplace();
-          *old->mutable_org() = *prev;
-        } else if (!org.parent_id().empty()) {
-          ASSIGN_OR_RETURN(std::optional<v1::Org> parent,
-                           ctx.Org(org.parent_id()));
-          if (!parent.has_value()) {
-            return absl::FailedPreconditionError(
-                absl::StrCat("parent '", org.parent_id(), "' of organisation '",
-                             org.id(), "' does not exist"));
-          }
-          ctx.PutIndex(keys::ChildKey(org.parent_id(), org.id()), "");
-        }
-        ctx.SetOrg(org);
-        batch.Put(cf_->orgs, org.id(), Serialize(org));
-        break;
-      }
-      case v1::Change::kMember: {
-        const v1::Member& m = change.member();
-        if (m.id().empty())
-          return absl::InvalidArgumentError("member id is empty");
-        ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(m.org_id()));
-        if (!org.has_value()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("organisation '", m.org_id(), "' of member '",
-                           m.id(), "' does not exist"));
-        }
-        ASSIGN_OR_RETURN(std::optional<v1::Member> prev, ctx.Member(m.id()));
-        if (prev.has_value() && must_create) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("member '", m.id(), "' already exists"));
-        }
-        if (prev.has_value()) {
-          old.emplace();
-          *old->mutable_member() = *prev;
-          if (prev->status() == v1::MEMBER_ACTIVE) {
-            ctx.DeleteIndex(keys::IdNumberKey(prev->id_number()));
-          }
-          if (prev->org_id() != m.org_id()) {
-            ctx.DeleteIndex(keys::OrgMemberKey(prev->org_id(), m.id()));
-          }
-        }
-        if (m.status() == v1::MEMBER_ACTIVE) {
-          ASSIGN_OR_RETURN(std::optional<std::string> holder,
-                           ctx.Index(keys::IdNumberKey(m.id_number())));
-          if (holder.has_value() && *holder != m.id()) {
-            return absl::AlreadyExistsError(absl::StrCat(
-                "id_number: this person is already an active member (member '",
-                *holder, "'); one person is a member of one union at a time"));
-          }
-          ctx.PutIndex(keys::IdNumberKey(m.id_number()), m.id());
-        }
-        ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
-        ctx.SetMember(m);
-        batch.Put(cf_->members, m.id(), Serialize(m));
-        break;
-      }
-      case v1::Change::kAccount: {
-        const v1::Account& a = change.account();
-        if (a.username().empty())
-          return absl::InvalidArgumentError("username is empty");
-        ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(a.org_id()));
-        if (!org.has_value()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("organisation '", a.org_id(), "' of account '",
-                           a.username(), "' does not exist"));
-        }
-        ASSIGN_OR_RETURN(std::optional<v1::Account> prev,
-                         ctx.Account(a.username()));
-        if (prev.has_value() && must_create) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("username '", a.username(), "' is already taken"));
-        }
-        if (prev.has_value()) {
-          if (prev->org_id() != a.org_id()) {
-            return absl::FailedPreconditionError(
-                absl::StrCat("account '", a.username(), "' belongs to '",
-                             prev->org_id(), "'"));
-          }
-          old.emplace();
-          *old->mutable_account() = *prev;
-        }
-        ctx.PutIndex(keys::OrgAccountKey(a.org_id(), a.username()), "");
-        ctx.TouchActivation(a.org_id());
-        ctx.SetAccount(a);
-        batch.Put(cf_->accounts, a.username(), Serialize(a));
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError("change without a record");
-    }
-    if (old.has_value())
-      ctx.AddContribution(AnchorOf(*old), ContributionOf(*old), -1);
-    ctx.AddContribution(AnchorOf(change), ContributionOf(change), +1);
-
     change.set_origin(node_id_);
-    change.set_origin_seq(seq++);
-    change.set_log_pos(pos);
+    change.set_origin_incarnation(incarnation_);
+    change.set_origin_seq(seq);
     change.set_hlc(last_hlc = hlc_->Now());
     change.set_author(std::string(author));
-    batch.Put(cf_->log, keys::BigEndian64(pos++), Serialize(change));
+    RETURN_IF_ERROR(StageChange(ctx, change,
+                                writes.modes_[i] == WriteSet::Mode::kCreate,
+                                /*unique_person=*/true, pos, &batch));
+    ++seq;
+    ++pos;
     result.changes.push_back(std::move(change));
   }
   RETURN_IF_ERROR(ctx.Finish(&batch));
 
   AuditHead head = audit_head_;
-  for (const v1::AuditEntry& in : writes.audit_) {
-    v1::AuditEntry e = in;
-    e.set_seq(head.seq + 1);
-    if (e.time_ms() == 0) e.set_time_ms(clock_->NowMs());
-    e.set_prev_hash(head.hash);
-    e.set_hash(AuditEntryHash(e));
-    batch.Put(cf_->audit, keys::BigEndian64(e.seq()), Serialize(e));
-    head.seq = e.seq();
-    head.hash = e.hash();
-    result.audit_seqs.push_back(e.seq());
-  }
+  ChainAudit(writes.audit_, clock_, &head, &batch, cf_->audit,
+             &result.audit_seqs);
   for (const auto& [key, value] : writes.local_) {
     if (value.has_value()) {
       batch.Put(cf_->local, key, *value);
@@ -901,13 +1126,13 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
       batch.Delete(cf_->local, key);
     }
   }
-  batch.Put(cf_->meta, keys::kMetaNextSeq, keys::BigEndian64(seq));
-  batch.Put(cf_->meta, keys::kMetaNextLogPos, keys::BigEndian64(pos));
+  batch.Put(cf_->meta, keys::kMetaNextSeq, Sl(keys::BigEndian64(seq)));
+  batch.Put(cf_->meta, keys::kMetaNextLogPos, Sl(keys::BigEndian64(pos)));
   batch.Put(cf_->meta, keys::kMetaAuditHead,
-            keys::BigEndian64(head.seq) + head.hash);
-  if (last_hlc != 0)
-    batch.Put(cf_->meta, keys::kMetaHlc, keys::BigEndian64(last_hlc));
-
+            Sl(keys::BigEndian64(head.seq) + head.hash));
+  if (last_hlc != 0) {
+    batch.Put(cf_->meta, keys::kMetaHlc, Sl(keys::BigEndian64(last_hlc)));
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   rocksdb::Status s = db_->Write(wo, &batch);
@@ -919,6 +1144,400 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
   next_log_pos_ = pos;
   audit_head_ = head;
   return result;
+}
+
+namespace {
+
+// Why a change from a peer is outside what that link may carry, or "" when it
+// is inside. See docs/REPLICATION.md, "What a link accepts".
+class ScopeCheck {
+ public:
+  ScopeCheck(const ReplicatedBatch& batch, const std::string& self)
+      : batch_(batch), self_(self) {}
+
+  template <typename Ctx>
+  absl::StatusOr<std::string> Why(Ctx& ctx, const v1::Change& c) {
+    return batch_.source == ReplicatedBatch::Source::kChild
+               ? FromChild(ctx, c)
+               : FromParent(ctx, c);
+  }
+
+ private:
+  template <typename Ctx>
+  absl::StatusOr<std::string> FromChild(Ctx& ctx, const v1::Change& c) {
+    const std::string& child = batch_.peer;
+    ASSIGN_OR_RETURN(bool origin_inside, ctx.InSubtree(c.origin(), child));
+    if (!origin_inside) {
+      return absl::StrCat("origin '", c.origin(),
+                          "' is outside the subtree of '", child, "'");
+    }
+    // The node that must have written a record part: the host of the anchor.
+    auto host_of = [&](const std::string& org_id)
+        -> absl::StatusOr<std::optional<std::string>> {
+      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(org_id));
+      if (!org.has_value()) return std::optional<std::string>();
+      return std::optional<std::string>(org->host_node());
+    };
+    switch (c.kind()) {
+      case v1::PUT_ORG: {
+        if (c.org().id() == child) {
+          return std::string(
+              "a child may not register itself; its registration comes from "
+              "its parent");
+        }
+        ASSIGN_OR_RETURN(bool inside,
+                         ctx.InSubtree(c.org().parent_id(), child));
+        if (!inside) {
+          return absl::StrCat("organisation '", c.org().id(),
+                              "' is registered under '", c.org().parent_id(),
+                              "', outside the subtree of '", child, "'");
+        }
+        ASSIGN_OR_RETURN(std::optional<std::string> host,
+                         host_of(c.org().parent_id()));
+        if (!batch_.repair && host.has_value() && *host != c.origin()) {
+          return absl::StrCat("registration of '", c.org().id(),
+                              "' must come from node '", *host, "', not '",
+                              c.origin(), "'");
+        }
+        return std::string();
+      }
+      case v1::PUT_ORG_PROFILE:
+      case v1::PUT_MEMBER: {
+        const std::string& anchor =
+            c.kind() == v1::PUT_MEMBER ? c.member().org_id() : c.org().id();
+        ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(anchor, child));
+        if (!inside) {
+          return absl::StrCat(RecordName(c), " belongs to '", anchor,
+                              "', outside the subtree of '", child, "'");
+        }
+        if (c.kind() == v1::PUT_MEMBER) {
+          ASSIGN_OR_RETURN(std::optional<v1::Member> prev,
+                           ctx.Member(c.member().id()));
+          if (prev.has_value()) {
+            ASSIGN_OR_RETURN(bool was_inside,
+                             ctx.InSubtree(prev->org_id(), child));
+            if (!was_inside) {
+              return absl::StrCat(RecordName(c), " belongs to '",
+                                  prev->org_id(), "', outside the subtree of '",
+                                  child, "'");
+            }
+          }
+        }
+        ASSIGN_OR_RETURN(std::optional<std::string> host, host_of(anchor));
+        if (!batch_.repair && host.has_value() && *host != c.origin()) {
+          return absl::StrCat(RecordName(c), " must come from node '", *host,
+                              "', not '", c.origin(), "'");
+        }
+        return std::string();
+      }
+      case v1::PUT_ACCOUNT: {
+        ASSIGN_OR_RETURN(bool inside,
+                         ctx.InSubtree(c.account().org_id(), child));
+        if (!inside) {
+          return absl::StrCat(RecordName(c), " belongs to '",
+                              c.account().org_id(),
+                              "', outside the subtree of '", child, "'");
+        }
+        return std::string();
+      }
+      default:
+        return std::string("unknown change kind");
+    }
+  }
+
+  template <typename Ctx>
+  absl::StatusOr<std::string> FromParent(Ctx& ctx, const v1::Change& c) {
+    if (!batch_.repair) {
+      ASSIGN_OR_RETURN(bool own, ctx.InSubtree(c.origin(), self_));
+      if (own) {
+        return absl::StrCat("change of '", c.origin(),
+                            "', a node of this subtree, came down from the "
+                            "parent");
+      }
+    }
+    std::string anchor;
+    switch (c.kind()) {
+      case v1::PUT_ORG:
+        if (c.org().id() == self_) return std::string();
+        anchor = c.org().id();
+        break;
+      case v1::PUT_ACCOUNT:
+        anchor = c.account().org_id();
+        break;
+      case v1::PUT_ORG_PROFILE:
+      case v1::PUT_MEMBER:
+        if (!batch_.repair) {
+          return absl::StrCat(RecordName(c),
+                              " is written inside this subtree, not above it");
+        }
+        anchor =
+            c.kind() == v1::PUT_MEMBER ? c.member().org_id() : c.org().id();
+        break;
+      default:
+        return std::string("unknown change kind");
+    }
+    ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(anchor, self_));
+    if (!inside) {
+      return absl::StrCat(RecordName(c), " is outside the subtree of '", self_,
+                          "'");
+    }
+    return std::string();
+  }
+
+  const ReplicatedBatch& batch_;
+  const std::string& self_;
+};
+
+}  // namespace
+
+absl::StatusOr<ApplyResult> Store::ApplyReplicated(const ReplicatedBatch& in) {
+  absl::MutexLock lock(&commit_mu_);
+  RETURN_IF_ERROR(sticky_error_);
+  CommitContext ctx(this);
+  rocksdb::WriteBatch batch;
+  ApplyResult result;
+  uint64_t pos = next_log_pos_;
+  uint64_t last_hlc = 0;
+  std::vector<v1::AuditEntry> audit;
+  ScopeCheck scope(in, node_id_);
+
+  auto reject = [&](const v1::Change& c, const std::string& why) {
+    ++result.rejected;
+    result.rejections.push_back(absl::StrCat(RecordName(c), ": ", why));
+    v1::AuditEntry e;
+    e.set_actor(in.peer);
+    e.set_actor_org(in.peer);
+    e.set_action(in.repair ? "ReplicationRepairReject" : "ReplicationReject");
+    e.set_target(RecordName(c));
+    e.set_outcome(v1::AUDIT_DENIED);
+    e.set_detail(
+        absl::StrCat("origin ", c.origin(), " seq ", c.origin_seq(), ": ", why)
+            .substr(0, 500));
+    audit.push_back(std::move(e));
+  };
+
+  for (const v1::Change& received : in.changes) {
+    v1::Change c = received;
+    if (!KindMatchesRecord(c) || c.origin().empty()) {
+      reject(c, "malformed change");
+      continue;
+    }
+    if (!in.repair) {
+      // Dedup first: a re-sent change that was refused before is not a new
+      // security event.
+      const std::string applied_key =
+          keys::AppliedKey(c.origin(), c.origin_incarnation());
+      ASSIGN_OR_RETURN(uint64_t applied, ctx.Applied(applied_key));
+      if (c.origin_seq() <= applied) {
+        ++result.duplicates;
+        continue;
+      }
+      if (c.origin_seq() > applied + 1) ++result.gaps;
+      ctx.SetRepl(applied_key, keys::BigEndian64(c.origin_seq()));
+    } else {
+      c.set_origin_seq(0);
+    }
+    ASSIGN_OR_RETURN(std::string why, scope.Why(ctx, c));
+    if (!why.empty()) {
+      if (in.repair) {
+        // A snapshot carries every record of the organisation, including
+        // versions written on this side: not a security event.
+        ++result.duplicates;
+      } else {
+        reject(c, why);
+      }
+      continue;
+    }
+    // Single writers make versions of one record part arrive in order; the
+    // check matters for accounts (two writers) and after repairs.
+    bool newer = true;
+    if (c.kind() == v1::PUT_ACCOUNT) {
+      ASSIGN_OR_RETURN(std::optional<v1::Account> stored,
+                       ctx.Account(c.account().username()));
+      if (stored.has_value()) {
+        const v1::Account& a = c.account();
+        if (a.credential_epoch() != stored->credential_epoch()) {
+          newer = a.credential_epoch() > stored->credential_epoch();
+        } else if (a.credential_author_org() !=
+                   stored->credential_author_org()) {
+          // Equal epochs: the tier nearer the root wins (docs/DESIGN.md).
+          ASSIGN_OR_RETURN(bool incoming_above,
+                           ctx.InSubtree(stored->credential_author_org(),
+                                         a.credential_author_org()));
+          ASSIGN_OR_RETURN(bool stored_above,
+                           ctx.InSubtree(a.credential_author_org(),
+                                         stored->credential_author_org()));
+          newer = incoming_above ||
+                  (!stored_above &&
+                   a.credential_author_org() < stored->credential_author_org());
+        } else {
+          newer = false;  // Same epoch, same author: the same version.
+        }
+      }
+    } else {
+      ASSIGN_OR_RETURN(std::optional<std::string> version,
+                       ctx.Version(VersionKey(c)));
+      newer =
+          !version.has_value() || VersionValue(c.hlc(), c.origin()) > *version;
+    }
+    if (!newer) {
+      ++result.duplicates;
+      continue;
+    }
+    // One person in two unions of different nodes is a conflict for the hub
+    // to reconcile, not a reason to drop a record its writer holds.
+    absl::Status staged =
+        StageChange(ctx, c, false, /*unique_person=*/false, pos, &batch);
+    if (!staged.ok()) {
+      // The peer sent something this store cannot hold (say a member of an
+      // organisation it never registered): refuse that change, keep going.
+      reject(c, std::string(staged.message()));
+      continue;
+    }
+    last_hlc = std::max(last_hlc, c.hlc());
+    ++pos;
+    ++result.applied;
+  }
+  RETURN_IF_ERROR(ctx.Finish(&batch));
+  if (!in.repair) {
+    batch.Put(cf_->repl, Sl(keys::CursorKey(in.peer)),
+              Sl(keys::BigEndian64(in.last_pos) + in.peer_incarnation));
+  }
+  AuditHead head = audit_head_;
+  ChainAudit(audit, clock_, &head, &batch, cf_->audit, nullptr);
+  batch.Put(cf_->meta, keys::kMetaNextLogPos, Sl(keys::BigEndian64(pos)));
+  batch.Put(cf_->meta, keys::kMetaAuditHead,
+            Sl(keys::BigEndian64(head.seq) + head.hash));
+  uint64_t hlc_floor = 0;
+  if (last_hlc != 0) {
+    hlc_floor = hlc_->Update(last_hlc);
+    batch.Put(cf_->meta, keys::kMetaHlc, Sl(keys::BigEndian64(hlc_floor)));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    sticky_error_ = FromRocks(s, "apply");
+    return sticky_error_;
+  }
+  next_log_pos_ = pos;
+  audit_head_ = head;
+  return result;
+}
+
+absl::StatusOr<LinkCursor> Store::GetCursor(absl::string_view peer) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->repl,
+                               Sl(keys::CursorKey(peer)), &value);
+  if (s.IsNotFound()) return LinkCursor();
+  RETURN_IF_ERROR(FromRocks(s, "cursor read"));
+  if (value.size() < 8) {
+    return absl::DataLossError(absl::StrCat("damaged cursor for ", peer));
+  }
+  LinkCursor c;
+  c.pos = keys::DecodeBigEndian64(value.substr(0, 8));
+  c.peer_incarnation = value.substr(8);
+  return c;
+}
+
+absl::StatusOr<uint64_t> Store::AppliedSeq(
+    absl::string_view origin, absl::string_view incarnation) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_->repl,
+               Sl(keys::AppliedKey(origin, incarnation)), &value);
+  if (s.IsNotFound()) return uint64_t{0};
+  RETURN_IF_ERROR(FromRocks(s, "applied read"));
+  return keys::DecodeBigEndian64(value);
+}
+
+std::string Store::incarnation() const {
+  absl::MutexLock lock(&commit_mu_);
+  return incarnation_;
+}
+
+absl::Status Store::StartNewIncarnation() {
+  absl::MutexLock lock(&commit_mu_);
+  RETURN_IF_ERROR(sticky_error_);
+  ASSIGN_OR_RETURN(std::string raw, RandomBytes(16));
+  const std::string incarnation = HexEncode(raw);
+  rocksdb::WriteBatch batch;
+  batch.Put(cf_->meta, keys::kMetaIncarnation, incarnation);
+  batch.Put(cf_->meta, keys::kMetaNextSeq, Sl(keys::BigEndian64(1)));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    sticky_error_ = FromRocks(s, "new incarnation");
+    return sticky_error_;
+  }
+  incarnation_ = incarnation;
+  next_seq_ = 1;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Change>> Store::OrgSnapshot(
+    absl::string_view org_id) const {
+  std::vector<v1::Change> out;
+  auto stamp = [&](v1::Change& c) -> absl::Status {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->versions,
+                                 Sl(VersionKey(c)), &value);
+    if (s.IsNotFound()) return absl::OkStatus();  // Never written: skip.
+    RETURN_IF_ERROR(FromRocks(s, "version read"));
+    if (value.size() < 8) return absl::DataLossError("damaged version stamp");
+    c.set_hlc(keys::DecodeBigEndian64(value.substr(0, 8)));
+    c.set_origin(value.substr(8));
+    c.set_origin_seq(0);
+    out.push_back(c);
+    return absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(v1::Org org, GetOrg(org_id));
+  v1::Change reg;
+  reg.set_kind(v1::PUT_ORG);
+  *reg.mutable_org() = org;
+  RETURN_IF_ERROR(stamp(reg));
+  v1::Change profile = reg;
+  profile.set_kind(v1::PUT_ORG_PROFILE);
+  RETURN_IF_ERROR(stamp(profile));
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<v1::Member> members,
+                     ListMembers(org_id, after, 1024));
+    for (auto& m : members) {
+      after = m.id();
+      v1::Change c;
+      c.set_kind(v1::PUT_MEMBER);
+      *c.mutable_member() = std::move(m);
+      RETURN_IF_ERROR(stamp(c));
+    }
+    if (members.size() < 1024) break;
+  }
+  ASSIGN_OR_RETURN(std::vector<v1::Account> accounts, ListAccounts(org_id));
+  for (auto& a : accounts) {
+    v1::Change c;
+    c.set_kind(v1::PUT_ACCOUNT);
+    *c.mutable_account() = std::move(a);
+    RETURN_IF_ERROR(stamp(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Store::OwnDigest(absl::string_view org_id) const {
+  ASSIGN_OR_RETURN(v1::SubtreeCounters counters, GetCounters(org_id));
+  std::string digest = counters.digest();
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<v1::Org> children,
+                     ListChildren(org_id, after, 1024));
+    for (const auto& child : children) {
+      after = child.id();
+      ASSIGN_OR_RETURN(v1::SubtreeCounters c, GetCounters(child.id()));
+      if (!c.digest().empty()) XorInto(&digest, c.digest());
+    }
+    if (children.size() < 1024) break;
+  }
+  return digest;
 }
 
 }  // namespace unionsync

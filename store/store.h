@@ -33,6 +33,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
 }  // namespace rocksdb
 
 namespace unionsync {
@@ -48,6 +49,9 @@ struct StoreOptions {
   // that say so).
   bool sync = true;
   const Clock* clock = nullptr;  // Defaults to the system clock.
+  // RocksDB environment; nullptr is the default (the file system). Simulations
+  // pass an in-memory one (rocksdb::NewMemEnv), which must outlive the store.
+  rocksdb::Env* env = nullptr;
 };
 
 // A set of record writes and audit entries committed atomically by
@@ -61,7 +65,10 @@ class WriteSet {
 
   // Records to write. The store fills in origin, sequence, log position and
   // HLC.
+  // PutOrg writes the registration part of an organisation, PutOrgProfile its
+  // profile part (see v1::ChangeKind); the stored record merges both.
   void PutOrg(v1::Org org, Mode mode = Mode::kUpsert);
+  void PutOrgProfile(v1::Org org);
   void PutMember(v1::Member member, Mode mode = Mode::kUpsert);
   void PutAccount(v1::Account account, Mode mode = Mode::kUpsert);
   // Audit entries; the store fills in seq, time (if zero) and the hash chain.
@@ -90,6 +97,35 @@ struct CommitResult {
       audit_seqs;  // Sequence numbers of the audit entries written.
 };
 
+// Where a link's receiving side stands: the peer's store incarnation and the
+// position in the peer's log up to which everything has been applied.
+struct LinkCursor {
+  std::string peer_incarnation;
+  uint64_t pos = 0;
+};
+
+// A batch of changes received over a replication link.
+struct ReplicatedBatch {
+  enum class Source { kChild, kParent };
+  Source source = Source::kChild;
+  std::string peer;  // Node id of the child (from its certificate) or parent.
+  // Checkpoint written in the same WriteBatch (ignored for repairs).
+  std::string peer_incarnation;
+  uint64_t last_pos = 0;
+  std::vector<v1::Change> changes;
+  // A repair snapshot: records are adopted when newer than the local version;
+  // sequence numbers are not consulted and no checkpoint moves.
+  bool repair = false;
+};
+
+struct ApplyResult {
+  int applied = 0;
+  int duplicates = 0;  // Already applied, or superseded by a newer version.
+  int rejected = 0;    // Outside the peer's scope: security events, audited.
+  int gaps = 0;        // Sequence jumps seen (tolerated, counted).
+  std::vector<std::string> rejections;  // Reasons, for logs and tests.
+};
+
 struct AuditHead {
   uint64_t seq = 0;
   std::string hash;  // 32 bytes; 32 zero bytes when seq == 0.
@@ -111,7 +147,7 @@ class Store {
   // Random id chosen when the store was created. A recreated or restored store
   // gets a new one, so replication never resumes from a checkpoint that
   // belonged to an earlier store.
-  const std::string& incarnation() const { return incarnation_; }
+  std::string incarnation() const;
 
   // Commits `writes` atomically and durably. `author` is the username recorded
   // on each change. Validation of the records themselves is the caller's job;
@@ -122,10 +158,41 @@ class Store {
   absl::StatusOr<CommitResult> Commit(const WriteSet& writes,
                                       absl::string_view author);
 
+  // Applies changes received from a replication peer, with the peer's
+  // checkpoint, in one durable WriteBatch. Every change is checked against the
+  // peer's scope (docs/REPLICATION.md, "What a link accepts"); refused ones are
+  // audited and counted, and the rest still apply, so one bad record never
+  // stops replication. Changes already applied (same origin and incarnation,
+  // sequence not above the last applied) are dropped: delivery is
+  // at-least-once, the effect exactly-once.
+  absl::StatusOr<ApplyResult> ApplyReplicated(const ReplicatedBatch& batch);
+
+  // The checkpoint of the link with `peer` (empty when none).
+  absl::StatusOr<LinkCursor> GetCursor(absl::string_view peer) const;
+  // Highest sequence applied from (origin, incarnation); 0 when none.
+  absl::StatusOr<uint64_t> AppliedSeq(absl::string_view origin,
+                                      absl::string_view incarnation) const;
+  // Starts a new incarnation, after a parent found this store older than what
+  // it has already applied from it (restored from a backup): later changes get
+  // sequences of the new incarnation and can never be mistaken for old ones.
+  absl::Status StartNewIncarnation();
+  // Every record anchored at `org_id` (the organisation's registration and
+  // profile, its members and accounts) as changes carrying the origin and HLC
+  // of the version held, with origin_seq 0: a repair snapshot.
+  absl::StatusOr<std::vector<v1::Change>> OrgSnapshot(
+      absl::string_view org_id) const;
+  // Subtree digest of `org_id` minus those of its children: the digest of the
+  // organisation's own records.
+  absl::StatusOr<std::string> OwnDigest(absl::string_view org_id) const;
+
   // Point reads. NOT_FOUND when absent.
   absl::StatusOr<v1::Org> GetOrg(absl::string_view id) const;
   absl::StatusOr<v1::Member> GetMember(absl::string_view id) const;
   absl::StatusOr<v1::Account> GetAccount(absl::string_view username) const;
+  // Ids of the active members holding `id_number` (more than one only where
+  // replicas from different nodes disagree, for the hub to reconcile).
+  absl::StatusOr<std::vector<std::string>> MembersWithIdNumber(
+      absl::string_view id_number) const;
   // The active member holding `id_number`, NOT_FOUND when none.
   absl::StatusOr<v1::Member> FindMemberByIdNumber(
       absl::string_view id_number) const;
@@ -165,6 +232,7 @@ class Store {
   // will get.
   uint64_t next_log_pos() const;
   uint64_t next_origin_seq() const;
+  uint64_t own_last_seq() const { return next_origin_seq() - 1; }
   AuditHead audit_head() const;
 
   // Walks the whole audit chain and returns the seq of the first entry whose
@@ -188,8 +256,17 @@ class Store {
   absl::StatusOr<T> GetProto(rocksdb::ColumnFamilyHandle* cf,
                              absl::string_view key) const;
 
+  // Stages one change (local or remote) into `batch`: merges organisation
+  // parts, checks invariants, indexes, counters, version stamps and the log
+  // entry. `change` has origin, sequence, incarnation and HLC set.
+  // `unique_person` refuses a second active member with the same ID number
+  // (local entry); replicated records are kept and reconciled at the hub.
+  absl::Status StageChange(CommitContext& ctx, v1::Change& change,
+                           bool must_create, bool unique_person,
+                           uint64_t log_pos, void* batch);
+
   std::string node_id_;
-  std::string incarnation_;
+  std::string incarnation_ ABSL_GUARDED_BY(commit_mu_);
   bool sync_ = true;
   const Clock* clock_ = nullptr;
   std::unique_ptr<HybridClock> hlc_;

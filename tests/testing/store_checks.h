@@ -5,6 +5,7 @@
 #ifndef UNIONSYNC_TESTS_TESTING_STORE_CHECKS_H_
 #define UNIONSYNC_TESTS_TESTING_STORE_CHECKS_H_
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -47,8 +48,9 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
     if (m.status() == v1::MEMBER_ACTIVE) {
       k.set_members(k.members() + 1);
       k.set_migrant_members(k.migrant_members() + (m.migrant_worker() ? 1 : 0));
-      auto holder = store.FindMemberByIdNumber(m.id_number());
-      if (!holder.ok() || holder->id() != m.id()) {
+      auto holders = store.MembersWithIdNumber(m.id_number());
+      if (!holders.ok() || std::find(holders->begin(), holders->end(),
+                                     m.id()) == holders->end()) {
         return absl::InternalError(
             absl::StrCat("id number index wrong for ", m.id()));
       }
