@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -193,11 +194,19 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view b64) {
 }
 
 std::string Sha256(absl::string_view data) {
+  // OpenSSL 3 looks the algorithm up on every EVP_sha256() use; fetch it once
+  // (digests are on the store's hot path: every record written is hashed).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  // One context per thread, reused.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (EVP_Digest(Bytes(data), data.size(), md, &md_len, EVP_sha256(),
-                 nullptr) != 1) {
-    DieOnOpenSslFailure("EVP_Digest(SHA-256)");
+  if (sha256 == nullptr || ctx == nullptr ||
+      EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), md, &md_len) != 1) {
+    DieOnOpenSslFailure("SHA-256");
   }
   return std::string(reinterpret_cast<const char*>(md), md_len);
 }

@@ -1145,4 +1145,53 @@ absl::StatusOr<v1::GetSubtreeSummaryResponse> Admin::GetSubtreeSummary(
   return resp;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Operators
+
+absl::Status Admin::RequireOperator(const Caller& caller,
+                                    absl::string_view action) {
+  if (caller.session.role != v1::DATA_ADMIN ||
+      caller.session.org_id != store_->node_id()) {
+    return Deny(
+        caller, action, absl::StrCat("node/", store_->node_id()),
+        "replication is operated by the data administrator of the node's own "
+        "organisation");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetReplicationStatusResponse> Admin::GetReplicationStatus(
+    const CallContext& ctx, const v1::GetReplicationStatusRequest&) {
+  constexpr absl::string_view kAction = "GetReplicationStatus";
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  RETURN_IF_ERROR(RequireOperator(caller, kAction));
+  v1::GetReplicationStatusResponse resp;
+  if (replication_ != nullptr) resp = replication_->ReplicationStatus();
+  resp.set_node_id(store_->node_id());
+  resp.set_incarnation(store_->incarnation());
+  resp.set_log_end(store_->next_log_pos());
+  return resp;
+}
+
+absl::StatusOr<v1::ForceResyncResponse> Admin::ForceResync(
+    const CallContext& ctx, const v1::ForceResyncRequest& req) {
+  constexpr absl::string_view kAction = "ForceResync";
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  RETURN_IF_ERROR(RequireOperator(caller, kAction));
+  const std::string target = absl::StrCat("node/", req.child_id());
+  if (auto s = ValidateIdentifier("child_id", req.child_id()); !s.ok()) {
+    return Fail(caller, kAction, target, s);
+  }
+  if (replication_ == nullptr) {
+    return Fail(caller, kAction, target,
+                absl::FailedPreconditionError(
+                    "this node has no replication configured"));
+  }
+  if (auto s = replication_->ForceResync(req.child_id()); !s.ok()) {
+    return Fail(caller, kAction, target, s);
+  }
+  RETURN_IF_ERROR(AuditOnly(AuditOf(caller, kAction, target, v1::AUDIT_OK)));
+  return v1::ForceResyncResponse();
+}
+
 }  // namespace unionsync

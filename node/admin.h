@@ -37,6 +37,15 @@
 
 namespace unionsync {
 
+// What the Admin layer asks of the node's replication (implemented by
+// NodeServer).
+class ReplicationControl {
+ public:
+  virtual ~ReplicationControl() = default;
+  virtual v1::GetReplicationStatusResponse ReplicationStatus() = 0;
+  virtual absl::Status ForceResync(const std::string& child_id) = 0;
+};
+
 // Who is calling: the bearer token from the request metadata and the network
 // peer.
 struct CallContext {
@@ -98,6 +107,16 @@ class Admin {
   absl::StatusOr<v1::GetSubtreeSummaryResponse> GetSubtreeSummary(
       const CallContext& ctx, const v1::GetSubtreeSummaryRequest& req);
 
+  // Operators: the data administrator of the node's own organisation.
+  absl::StatusOr<v1::GetReplicationStatusResponse> GetReplicationStatus(
+      const CallContext& ctx, const v1::GetReplicationStatusRequest& req);
+  absl::StatusOr<v1::ForceResyncResponse> ForceResync(
+      const CallContext& ctx, const v1::ForceResyncRequest& req);
+  // Not owned; may be null (no replication configured).
+  void SetReplicationControl(ReplicationControl* control) {
+    replication_ = control;
+  }
+
   // Creates the node's own root organisation and its first data administrator
   // when the store is empty (first start of a node with no parent, e.g. the
   // city hub). Returns the initial password, or ALREADY_EXISTS when the
@@ -137,6 +156,7 @@ class Admin {
   absl::Status AuditOnly(v1::AuditEntry entry);
   // A fresh initial password and its hash.
   absl::StatusOr<std::pair<std::string, std::string>> NewInitialPassword();
+  absl::Status RequireOperator(const Caller& caller, absl::string_view action);
   absl::StatusOr<v1::Account> ManageableAccount(const Caller& caller,
                                                 absl::string_view action,
                                                 const std::string& username);
@@ -145,8 +165,9 @@ class Admin {
   const Clock* clock_;
   const AdminOptions options_;
   SessionManager sessions_;
-  std::string dummy_hash_;  // Verified against when the account is unknown
-                            // (equal timing).
+  // Verified against when the account is unknown (equal timing).
+  std::string dummy_hash_;
+  ReplicationControl* replication_ = nullptr;  // Not owned; may be null.
 };
 
 }  // namespace unionsync

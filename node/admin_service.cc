@@ -80,6 +80,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   US_ADMIN_RPC(GetMember)
   US_ADMIN_RPC(ListMembers)
   US_ADMIN_RPC(GetSubtreeSummary)
+  US_ADMIN_RPC(GetReplicationStatus)
+  US_ADMIN_RPC(ForceResync)
 #undef US_ADMIN_RPC
 
  private:

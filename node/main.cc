@@ -1,25 +1,37 @@
 // unionsync-node: serves one organisation's subtree. Flags only; the work is in
 // NodeServer.
-#include <signal.h>
-
-#include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <thread>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/org_rules.h"
 #include "node/node_server.h"
 
 ABSL_FLAG(std::string, node_id, "",
-          "This node's id: the id of the organisation it runs for.");
+          "This node's id: the id of the organisation it runs for (the "
+          "organisation named in --tls_cert).");
 ABSL_FLAG(std::string, data_dir, "", "Directory of the node's RocksDB store.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "Address of the Admin API (port 0: any).");
 ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound port is written here once serving.");
+          "If set, the bound Admin API port is written here once serving.");
+ABSL_FLAG(std::string, repl_listen, "",
+          "Replication port for child nodes, mutual TLS (port 0: any; empty: "
+          "no child nodes).");
+ABSL_FLAG(std::string, repl_port_file, "",
+          "If set, the bound replication port is written here once serving.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM file of the CA that node certificates chain to.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM file of this node's certificate (CN = --node_id).");
+ABSL_FLAG(std::string, tls_key, "", "PEM file of this node's private key.");
+ABSL_FLAG(std::string, parent_address, "",
+          "host:port of the parent node's replication port (empty: no "
+          "parent). A node with an empty store waits there for its "
+          "registration.");
+ABSL_FLAG(std::string, parent_id, "",
+          "Organisation id of the parent node (its certificate must name it).");
 ABSL_FLAG(
     std::string, bootstrap_name, "",
     "First start of a root node: create its organisation with this name.");
@@ -38,10 +50,20 @@ namespace {
 
 int Run() {
   using namespace unionsync;
-  NodeOptions options;
+  ServeOptions serve;
+  serve.program = "unionsync-node";
+  NodeOptions& options = serve.node;
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.repl_listen = absl::GetFlag(FLAGS_repl_listen);
+  options.tls.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
+  options.tls.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_pem_path = absl::GetFlag(FLAGS_tls_key);
+  options.parent_address = absl::GetFlag(FLAGS_parent_address);
+  options.parent_id = absl::GetFlag(FLAGS_parent_id);
+  serve.port_file = absl::GetFlag(FLAGS_port_file);
+  serve.repl_port_file = absl::GetFlag(FLAGS_repl_port_file);
   const int log_n = absl::GetFlag(FLAGS_scrypt_log2_n);
   if (log_n < 10 || log_n > 20) {
     std::cerr << "error: --scrypt_log2_n must be between 10 and 20\n";
@@ -52,61 +74,22 @@ int Run() {
     std::cerr << "error: --node_id and --data_dir are required\n";
     return 2;
   }
-  // Block the stop signals in every thread; one thread waits for them below.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
-  auto node = NodeServer::Start(options);
-  if (!node.ok()) {
-    std::cerr << "error: " << node.status() << "\n";
-    return 1;
-  }
   if (const std::string name = absl::GetFlag(FLAGS_bootstrap_name);
       !name.empty()) {
-    auto kind = ParseOrgKind(absl::GetFlag(FLAGS_bootstrap_kind));
-    if (!kind.ok()) {
-      std::cerr << "error: --bootstrap_kind: " << kind.status() << "\n";
+    if (!options.parent_address.empty()) {
+      std::cerr << "error: a node with a parent receives its registration "
+                   "from the parent: drop --bootstrap_name\n";
       return 2;
     }
-    v1::Org org;
-    org.set_id(options.node_id);
-    org.set_name(name);
-    org.set_kind(*kind);
-    org.set_tier(absl::GetFlag(FLAGS_bootstrap_tier));
-    org.set_region(absl::GetFlag(FLAGS_bootstrap_region));
-    auto password =
-        (*node)->admin().Bootstrap(org, absl::GetFlag(FLAGS_bootstrap_admin));
-    if (password.ok()) {
-      std::cout << "bootstrapped organisation " << options.node_id
-                << "; data administrator '"
-                << absl::GetFlag(FLAGS_bootstrap_admin)
-                << "' initial password: " << *password
-                << "\n(shown once: change it at first login)" << std::endl;
-    } else if (!absl::IsAlreadyExists(password.status())) {
-      std::cerr << "error: bootstrap: " << password.status() << "\n";
-      return 1;
-    }
+    BootstrapOptions b;
+    b.name = name;
+    b.kind = absl::GetFlag(FLAGS_bootstrap_kind);
+    b.tier = absl::GetFlag(FLAGS_bootstrap_tier);
+    b.region = absl::GetFlag(FLAGS_bootstrap_region);
+    b.admin = absl::GetFlag(FLAGS_bootstrap_admin);
+    serve.bootstrap = b;
   }
-  std::cout << "unionsync-node " << options.node_id << " serving on port "
-            << (*node)->port() << std::endl;
-  if (const std::string f = absl::GetFlag(FLAGS_port_file); !f.empty()) {
-    std::ofstream out(f + ".tmp");
-    out << (*node)->port() << "\n";
-    out.close();
-    std::rename((f + ".tmp").c_str(), f.c_str());
-  }
-  std::thread waiter([&stop, &node] {
-    int sig = 0;
-    sigwait(&stop, &sig);
-    std::cout << "signal " << sig << ": shutting down" << std::endl;
-    (*node)->Shutdown();
-  });
-  (*node)->Wait();
-  waiter.join();
-  return 0;
+  return ServeUntilSignal(serve);
 }
 
 }  // namespace
@@ -114,7 +97,9 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "unionsync-node --node_id=ID --data_dir=DIR [--listen=ADDR] "
-      "[--bootstrap_name=NAME ...]");
+      "[--bootstrap_name=NAME ...] [--repl_listen=ADDR] "
+      "[--parent_address=HOST:PORT --parent_id=ID] "
+      "[--tls_ca=PEM --tls_cert=PEM --tls_key=PEM]");
   absl::ParseCommandLine(argc, argv);
   return Run();
 }

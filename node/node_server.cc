@@ -1,18 +1,113 @@
 #include "node/node_server.h"
 
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "node/admin_service.h"
+#include "node/link_worker.h"
+#include "node/replication_service.h"
+#include "node/uplink.h"
 
 namespace unionsync {
+namespace {
+
+constexpr int kMaxReplicationMessageBytes = 64 << 20;
+
+const char* LinkStateName(repl::LinkState state) {
+  switch (state) {
+    case repl::LinkState::kIdle:
+      return "idle";
+    case repl::LinkState::kHandshaking:
+      return "handshaking";
+    case repl::LinkState::kStreaming:
+      return "streaming";
+    case repl::LinkState::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+const char* DigestStateName(repl::DigestState state) {
+  switch (state) {
+    case repl::DigestState::kUnknown:
+      return "unknown";
+    case repl::DigestState::kChecking:
+      return "checking";
+    case repl::DigestState::kAgree:
+      return "agree";
+    case repl::DigestState::kDiffer:
+      return "differ";
+    case repl::DigestState::kRepairing:
+      return "repairing";
+  }
+  return "unknown";
+}
+
+absl::Status CheckReplicationOptions(const NodeOptions& o) {
+  if (o.parent_address.empty() != o.parent_id.empty()) {
+    return absl::InvalidArgumentError(
+        "a parent needs both its address (--parent_address) and its "
+        "organisation id (--parent_id)");
+  }
+  if (!o.parent_id.empty() && o.parent_id == o.node_id) {
+    return absl::InvalidArgumentError("a node cannot be its own parent");
+  }
+  const bool replicates = !o.repl_listen.empty() || !o.parent_address.empty();
+  const bool has_tls = !o.tls.ca_pem_path.empty() &&
+                       !o.tls.cert_pem_path.empty() &&
+                       !o.tls.key_pem_path.empty();
+  if (replicates && !has_tls) {
+    return absl::InvalidArgumentError(
+        "replication (a replication port or a parent) runs over mutual TLS "
+        "only: give the CA, the node's certificate and its key (--tls_ca, "
+        "--tls_cert, --tls_key)");
+  }
+  if (!o.tls.cert_pem_path.empty()) {
+    // Peers know this node by the organisation in its certificate; a store
+    // that believes it is another node would author records under the wrong
+    // origin.
+    ASSIGN_OR_RETURN(std::string cert_id,
+                     OrgIdFromCertificateFile(o.tls.cert_pem_path));
+    if (cert_id != o.node_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the certificate ", o.tls.cert_pem_path, " is for organisation '",
+          cert_id, "' but this node is '", o.node_id, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     const NodeOptions& options) {
+  RETURN_IF_ERROR(CheckReplicationOptions(options));
+  // Credentials first: a bad TLS file stops the node before it opens anything.
+  std::shared_ptr<grpc::ServerCredentials> repl_creds;
+  if (!options.repl_listen.empty()) {
+    ASSIGN_OR_RETURN(repl_creds, MakeServerCredentials(options.tls));
+  }
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
+  if (!options.parent_address.empty()) {
+    UplinkOptions uplink;
+    uplink.parent_address = options.parent_address;
+    uplink.parent_id = options.parent_id;
+    uplink.tls = options.tls;
+    ASSIGN_OR_RETURN(node->uplink_, Uplink::Create(std::move(uplink)));
+  }
+
   const Clock* clock =
       options.clock != nullptr ? options.clock : SystemClock::Default();
   StoreOptions store_options;
@@ -20,16 +115,17 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   store_options.node_id = options.node_id;
   store_options.clock = clock;
   ASSIGN_OR_RETURN(node->store_, Store::Open(store_options));
+  node->clock_ = clock;
   node->admin_ =
       std::make_unique<Admin>(node->store_.get(), clock, options.admin);
+  node->admin_->SetReplicationControl(node.get());
   node->admin_service_ = NewAdminService(node->admin_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // The Admin API is served in plain text on the configured address (loopback
-  // by default); node-to-node links use mutual TLS (docs/DESIGN.md,
-  // "Security").
+  // by default); node-to-node links use mutual TLS on their own server below.
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &node->port_);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
@@ -39,21 +135,173 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
+
+  if (options.repl_listen.empty() && node->uplink_ == nullptr) return node;
+
+  LinkWorkerOptions worker_options;
+  worker_options.node_id = options.node_id;
+  worker_options.link = options.link;
+  node->worker_ = std::make_unique<LinkWorker>(
+      node->store_.get(), clock, worker_options, node->uplink_.get());
+  if (!options.repl_listen.empty()) {
+    node->repl_service_ =
+        std::make_unique<ReplicationService>(node->worker_->events());
+    grpc::ServerBuilder repl;
+    repl.AddListeningPort(options.repl_listen, repl_creds, &node->repl_port_);
+    // Children ping every 10 s, also between batches: accept that instead of
+    // answering with GOAWAY "too_many_pings".
+    repl.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
+    repl.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    repl.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    repl.SetMaxReceiveMessageSize(kMaxReplicationMessageBytes);
+    repl.RegisterService(node->repl_service_.get());
+    node->repl_server_ = repl.BuildAndStart();
+    if (node->repl_server_ == nullptr || node->repl_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen for replication on ", options.repl_listen));
+    }
+  }
+  node->worker_->Start();
   return node;
 }
 
 NodeServer::NodeServer() = default;
 NodeServer::~NodeServer() { Shutdown(); }
 
+std::vector<repl::LinkStats> NodeServer::LinkStatus() const {
+  if (worker_ == nullptr) return {};
+  return worker_->LinkStatus();
+}
+
+absl::Status NodeServer::ForceResync(const std::string& child) {
+  if (worker_ == nullptr || repl_server_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this node has no replication port: it has no child nodes");
+  }
+  return worker_->ForceResync(child);
+}
+
+v1::GetReplicationStatusResponse NodeServer::ReplicationStatus() {
+  v1::GetReplicationStatusResponse resp;
+  resp.set_node_id(store_->node_id());
+  resp.set_incarnation(store_->incarnation());
+  resp.set_log_end(store_->next_log_pos());
+  resp.set_refused_streams(static_cast<uint64_t>(denied_links()));
+  const int64_t now = clock_->NowMs();
+  for (const repl::LinkStats& s : LinkStatus()) {
+    v1::LinkStatus* l = resp.add_links();
+    l->set_peer(s.peer);
+    l->set_direction(s.side == repl::Side::kChild ? "parent" : "child");
+    l->set_state(LinkStateName(s.state));
+    l->set_log_end(s.log_end);
+    l->set_acked(s.acked);
+    l->set_lag_positions(s.log_end > s.acked + 1 ? s.log_end - 1 - s.acked : 0);
+    l->set_lag_seconds(s.oldest_unacked_ms > 0 && now > s.oldest_unacked_ms
+                           ? (now - s.oldest_unacked_ms) / 1000
+                           : 0);
+    l->set_last_ack_ms(s.last_ack_ms);
+    l->set_inflight_batches(static_cast<uint32_t>(s.inflight));
+    l->set_sent_changes(s.sent_changes);
+    l->set_applied_peer_pos(s.applied_peer_pos);
+    l->set_applied_changes(s.applied_changes);
+    l->set_duplicate_changes(s.duplicate_changes);
+    l->set_rejected_changes(s.rejected_changes);
+    l->set_last_receive_ms(s.last_receive_ms);
+    l->set_digest(DigestStateName(s.digest));
+    l->set_last_agree_ms(s.last_agree_ms);
+    l->set_repairs(s.repairs);
+    l->set_sessions(s.sessions);
+  }
+  return resp;
+}
+
+int64_t NodeServer::denied_links() const {
+  return worker_ == nullptr ? 0 : worker_->denied_links();
+}
+
 void NodeServer::Wait() {
   if (server_ != nullptr) server_->Wait();
 }
 
 void NodeServer::Shutdown() {
-  if (server_ != nullptr) {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(5));
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(5);
+  // Replication first: the worker finishes every stream (new ones finish
+  // themselves), so the replication server has nothing left to wait for.
+  if (worker_ != nullptr) worker_->Stop();
+  if (repl_server_ != nullptr) repl_server_->Shutdown(deadline);
+  if (server_ != nullptr) server_->Shutdown(deadline);
+}
+
+int ServeUntilSignal(const ServeOptions& options) {
+  const NodeOptions& o = options.node;
+  // Block the stop signals in every thread; one thread waits for them below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  auto node = NodeServer::Start(o);
+  if (!node.ok()) {
+    std::cerr << "error: " << node.status() << "\n";
+    return 1;
   }
+  if (options.bootstrap.has_value()) {
+    const BootstrapOptions& b = *options.bootstrap;
+    auto kind = ParseOrgKind(b.kind);
+    if (!kind.ok()) {
+      std::cerr << "error: --bootstrap_kind: " << kind.status() << "\n";
+      return 2;
+    }
+    v1::Org org;
+    org.set_id(o.node_id);
+    org.set_name(b.name);
+    org.set_kind(*kind);
+    org.set_tier(b.tier);
+    org.set_region(b.region);
+    auto password = (*node)->admin().Bootstrap(org, b.admin);
+    if (password.ok()) {
+      std::cout << "bootstrapped organisation " << o.node_id
+                << "; data administrator '" << b.admin
+                << "' initial password: " << *password
+                << "\n(shown once: change it at first login)" << std::endl;
+    } else if (!absl::IsAlreadyExists(password.status())) {
+      std::cerr << "error: bootstrap: " << password.status() << "\n";
+      return 1;
+    }
+  }
+  std::cout << options.program << " " << o.node_id << " serving on port "
+            << (*node)->port();
+  if ((*node)->repl_port() != 0) {
+    std::cout << ", replication on port " << (*node)->repl_port();
+  }
+  if (!o.parent_address.empty()) {
+    std::cout << ", parent " << o.parent_id << " at " << o.parent_address;
+  }
+  std::cout << std::endl;
+  auto write_port = [](const std::string& file, int port) {
+    if (file.empty()) return;
+    std::ofstream out(file + ".tmp");
+    out << port << "\n";
+    out.close();
+    std::rename((file + ".tmp").c_str(), file.c_str());
+  };
+  write_port(options.port_file, (*node)->port());
+  write_port(options.repl_port_file, (*node)->repl_port());
+  std::thread waiter([&stop, &node] {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    std::cout << "signal " << sig << ": shutting down" << std::endl;
+    (*node)->Shutdown();
+  });
+  (*node)->Wait();
+  waiter.join();
+  return 0;
 }
 
 }  // namespace unionsync

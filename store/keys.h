@@ -84,6 +84,13 @@ inline std::string OrgAccountKey(absl::string_view org,
   return absl::StrCat("a/", org, "/", username);  // ("")
 }
 
+// Log positions of changes a parent may send down (registrations and
+// accounts written here or received from above): "d/" + BE64(pos) -> "".
+inline std::string DownPrefix() { return "d/"; }
+inline std::string DownKey(uint64_t pos) {
+  return absl::StrCat("d/", BigEndian64(pos));
+}
+
 // Replication state (column family kRepl).
 inline std::string CursorKey(absl::string_view peer) {
   return absl::StrCat("cursor/", peer);  // (BE64(pos) + peer incarnation)

@@ -63,6 +63,15 @@ std::string Serialize(const google::protobuf::MessageLite& m) {
   return out;
 }
 
+// SHA-256 over a one-letter record tag and the record's serialisation.
+std::string DigestOfBytes(char tag, const std::string& bytes) {
+  std::string buf;
+  buf.reserve(bytes.size() + 1);
+  buf.push_back(tag);
+  buf.append(bytes);
+  return Sha256(buf);
+}
+
 // What one record adds to its organisation's subtree counters.
 struct Contribution {
   int64_t orgs = 0;
@@ -87,9 +96,19 @@ struct Contribution {
   }
 };
 
-Contribution ContributionOf(const v1::Change& c) {
+// The record's digest is computed from `bytes`, its deterministic
+// serialisation, when the caller has it already.
+Contribution ContributionOf(const v1::Change& c,
+                            const std::string* bytes = nullptr) {
   Contribution out;
-  out.digest = Store::RecordDigest(c);
+  if (bytes != nullptr) {
+    const char tag = c.record_case() == v1::Change::kOrg      ? 'o'
+                     : c.record_case() == v1::Change::kMember ? 'm'
+                                                              : 'a';
+    out.digest = DigestOfBytes(tag, *bytes);
+  } else {
+    out.digest = Store::RecordDigest(c);
+  }
   switch (c.record_case()) {
     case v1::Change::kOrg: {
       const v1::Org& o = c.org();
@@ -415,13 +434,13 @@ absl::StatusOr<v1::SubtreeCounters> Store::GetCounters(
 
 namespace {
 
-// Collects up to `limit` key suffixes under `prefix` that sort after `after`.
-absl::StatusOr<std::vector<std::string>> ScanSuffixes(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
-    absl::string_view after, size_t limit) {
+// Collects up to `limit` key suffixes under `prefix` that sort after `after`,
+// with an iterator the caller may reuse.
+absl::StatusOr<std::vector<std::string>> ScanSuffixes(rocksdb::Iterator* it,
+                                                      const std::string& prefix,
+                                                      absl::string_view after,
+                                                      size_t limit) {
   std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), cf));
   const std::string start = absl::StrCat(prefix, after);
   for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
     rocksdb::Slice k = it->key();
@@ -431,6 +450,14 @@ absl::StatusOr<std::vector<std::string>> ScanSuffixes(
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "index scan"));
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ScanSuffixes(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+    absl::string_view after, size_t limit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), cf));
+  return ScanSuffixes(it.get(), prefix, after, limit);
 }
 
 }  // namespace
@@ -522,6 +549,55 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadLog(uint64_t from,
   return out;
 }
 
+absl::StatusOr<std::vector<v1::Change>> Store::ReadDownLog(uint64_t from,
+                                                           size_t limit) const {
+  std::vector<v1::Change> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  const std::string prefix = keys::DownPrefix();
+  for (it->Seek(Sl(keys::DownKey(from))); it->Valid() && out.size() < limit;
+       it->Next()) {
+    if (!it->key().starts_with(Sl(prefix))) break;
+    const uint64_t pos =
+        keys::DecodeBigEndian64(Sv(it->key()).substr(prefix.size()));
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->log,
+                                 Sl(keys::BigEndian64(pos)), &value);
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("log entry ", pos)));
+    v1::Change c;
+    if (!c.ParseFromString(value)) {
+      return absl::DataLossError(
+          absl::StrCat("undecodable change at log position ", pos));
+    }
+    out.push_back(std::move(c));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "down index scan"));
+  return out;
+}
+
+absl::Status Store::ResetCursor(absl::string_view peer) {
+  absl::MutexLock lock(&commit_mu_);
+  RETURN_IF_ERROR(sticky_error_);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Delete(wo, cf_->repl, Sl(keys::CursorKey(peer))),
+                   "cursor reset");
+}
+
+void Store::SetCommitListener(std::function<void()> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void Store::NotifyCommit() {
+  std::function<void()> listener;
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener = listener_;
+  }
+  if (listener) listener();
+}
+
 absl::StatusOr<std::vector<v1::AuditEntry>> Store::ReadAudit(
     uint64_t from, size_t limit) const {
   std::vector<v1::AuditEntry> out;
@@ -591,11 +667,11 @@ std::string Store::AuditEntryHash(const v1::AuditEntry& entry) {
 std::string Store::RecordDigest(const v1::Change& change) {
   switch (change.record_case()) {
     case v1::Change::kOrg:
-      return Sha256(absl::StrCat("o", Serialize(change.org())));
+      return DigestOfBytes('o', Serialize(change.org()));
     case v1::Change::kMember:
-      return Sha256(absl::StrCat("m", Serialize(change.member())));
+      return DigestOfBytes('m', Serialize(change.member()));
     case v1::Change::kAccount:
-      return Sha256(absl::StrCat("a", Serialize(change.account())));
+      return DigestOfBytes('a', Serialize(change.account()));
     default:
       return std::string(kHashSize, '\0');
   }
@@ -706,6 +782,12 @@ std::string RecordName(const v1::Change& c) {
   }
 }
 
+// Kinds a parent ever sends down to a child (registrations and accounts);
+// members and profiles are written inside the child's subtree.
+bool GoesDown(const v1::Change& c) {
+  return c.kind() == v1::PUT_ORG || c.kind() == v1::PUT_ACCOUNT;
+}
+
 bool KindMatchesRecord(const v1::Change& c) {
   switch (c.kind()) {
     case v1::PUT_ORG:
@@ -728,12 +810,18 @@ class Store::CommitContext {
  public:
   explicit CommitContext(const Store* store) : store_(store) {}
 
+  // Organisations read here are cached: every member of a batch asks for its
+  // organisation and ancestors.
   absl::StatusOr<std::optional<v1::Org>> Org(const std::string& id) {
     if (auto it = orgs_.find(id); it != orgs_.end()) return it->second;
     auto r = store_->GetOrg(id);
-    if (absl::IsNotFound(r.status())) return std::optional<v1::Org>();
-    RETURN_IF_ERROR(r.status());
-    return std::optional<v1::Org>(*std::move(r));
+    std::optional<v1::Org> found;
+    if (!absl::IsNotFound(r.status())) {
+      RETURN_IF_ERROR(r.status());
+      found = *std::move(r);
+    }
+    orgs_[id] = found;
+    return found;
   }
   absl::StatusOr<std::optional<v1::Member>> Member(const std::string& id) {
     if (auto it = members_.find(id); it != members_.end()) return it->second;
@@ -767,8 +855,8 @@ class Store::CommitContext {
   absl::StatusOr<std::vector<std::string>> IndexSuffixes(
       const std::string& prefix) {
     ASSIGN_OR_RETURN(std::vector<std::string> stored,
-                     ScanSuffixes(store_->db_.get(), store_->cf_->index, prefix,
-                                  "", std::numeric_limits<size_t>::max()));
+                     ScanSuffixes(IndexIterator(), prefix, "",
+                                  std::numeric_limits<size_t>::max()));
     absl::btree_set<std::string> out(stored.begin(), stored.end());
     for (auto it = index_.lower_bound(prefix);
          it != index_.end() && absl::StartsWith(it->first, prefix); ++it) {
@@ -788,6 +876,16 @@ class Store::CommitContext {
     ASSIGN_OR_RETURN(std::optional<std::string> v,
                      Get(store_->cf_->repl, repl_, key));
     return v.has_value() ? keys::DecodeBigEndian64(*v) : 0;
+  }
+
+  // One iterator for every index scan of the commit: the database does not
+  // change while the commit lock is held, so its snapshot stays current.
+  rocksdb::Iterator* IndexIterator() {
+    if (index_it_ == nullptr) {
+      index_it_.reset(
+          store_->db_->NewIterator(rocksdb::ReadOptions(), store_->cf_->index));
+    }
+    return index_it_.get();
   }
 
   // True when `org` is `ancestor` or lies below it, as of this commit.
@@ -828,9 +926,8 @@ class Store::CommitContext {
   // before (`overlay` false) or after this commit.
   absl::StatusOr<bool> Activated(const std::string& org, bool overlay) {
     ASSIGN_OR_RETURN(std::vector<std::string> names,
-                     ScanSuffixes(store_->db_.get(), store_->cf_->index,
-                                  keys::OrgAccountPrefix(org), "",
-                                  std::numeric_limits<size_t>::max()));
+                     ScanSuffixes(IndexIterator(), keys::OrgAccountPrefix(org),
+                                  "", std::numeric_limits<size_t>::max()));
     absl::flat_hash_set<std::string> seen;
     for (const auto& n : names) {
       seen.insert(n);
@@ -919,6 +1016,7 @@ class Store::CommitContext {
   absl::btree_map<std::string, std::optional<std::string>> repl_;
   absl::btree_map<std::string, Contribution> deltas_;
   absl::btree_set<std::string> activation_orgs_;
+  std::unique_ptr<rocksdb::Iterator> index_it_;
 };
 
 absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
@@ -930,6 +1028,7 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
         "change kind ", change.kind(), " does not match its record"));
   }
   std::optional<v1::Change> old;  // The previous version, wrapped the same way.
+  std::string bytes;              // The stored record's serialisation.
   // Every check comes before the first mutation of `ctx`, so a refused change
   // leaves the commit context as it was.
   switch (change.kind()) {
@@ -979,7 +1078,8 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       if (prev.has_value()) *(old.emplace().mutable_org()) = *prev;
       ctx.SetOrg(merged);
-      batch->Put(cf_->orgs, merged.id(), Serialize(merged));
+      bytes = Serialize(merged);
+      batch->Put(cf_->orgs, merged.id(), bytes);
       *change.mutable_org() = std::move(merged);
       break;
     }
@@ -1023,7 +1123,8 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
       ctx.SetMember(m);
-      batch->Put(cf_->members, m.id(), Serialize(m));
+      bytes = Serialize(m);
+      batch->Put(cf_->members, m.id(), bytes);
       break;
     }
     case v1::PUT_ACCOUNT: {
@@ -1051,7 +1152,8 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       ctx.PutIndex(keys::OrgAccountKey(a.org_id(), a.username()), "");
       ctx.TouchActivation(a.org_id());
       ctx.SetAccount(a);
-      batch->Put(cf_->accounts, a.username(), Serialize(a));
+      bytes = Serialize(a);
+      batch->Put(cf_->accounts, a.username(), bytes);
       break;
     }
     default:
@@ -1060,7 +1162,7 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
   if (old.has_value()) {
     ctx.AddContribution(AnchorOf(*old), ContributionOf(*old), -1);
   }
-  ctx.AddContribution(AnchorOf(change), ContributionOf(change), +1);
+  ctx.AddContribution(AnchorOf(change), ContributionOf(change, &bytes), +1);
   ctx.SetVersion(VersionKey(change),
                  VersionValue(change.hlc(), change.origin()));
   change.set_log_pos(log_pos);
@@ -1091,6 +1193,13 @@ void ChainAudit(const std::vector<v1::AuditEntry>& entries, const Clock* clock,
 
 absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
                                            absl::string_view author) {
+  absl::StatusOr<CommitResult> result = CommitImpl(writes, author);
+  if (result.ok() && !result->changes.empty()) NotifyCommit();
+  return result;
+}
+
+absl::StatusOr<CommitResult> Store::CommitImpl(const WriteSet& writes,
+                                               absl::string_view author) {
   absl::MutexLock lock(&commit_mu_);
   RETURN_IF_ERROR(sticky_error_);
   CommitContext ctx(this);
@@ -1110,6 +1219,7 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
     RETURN_IF_ERROR(StageChange(ctx, change,
                                 writes.modes_[i] == WriteSet::Mode::kCreate,
                                 /*unique_person=*/true, pos, &batch));
+    if (GoesDown(change)) ctx.PutIndex(keys::DownKey(pos), "");
     ++seq;
     ++pos;
     result.changes.push_back(std::move(change));
@@ -1258,8 +1368,11 @@ class ScopeCheck {
     std::string anchor;
     switch (c.kind()) {
       case v1::PUT_ORG:
+        // This node's own registration, or one under an organisation of its
+        // subtree (the parent chain never changes, so this also holds for
+        // organisations this store has not seen yet, as in a repair).
         if (c.org().id() == self_) return std::string();
-        anchor = c.org().id();
+        anchor = c.org().parent_id();
         break;
       case v1::PUT_ACCOUNT:
         anchor = c.account().org_id();
@@ -1290,7 +1403,13 @@ class ScopeCheck {
 
 }  // namespace
 
-absl::StatusOr<ApplyResult> Store::ApplyReplicated(const ReplicatedBatch& in) {
+absl::StatusOr<ApplyResult> Store::ApplyReplicated(ReplicatedBatch in) {
+  absl::StatusOr<ApplyResult> result = ApplyImpl(in);
+  if (result.ok() && result->applied > 0) NotifyCommit();
+  return result;
+}
+
+absl::StatusOr<ApplyResult> Store::ApplyImpl(ReplicatedBatch& in) {
   absl::MutexLock lock(&commit_mu_);
   RETURN_IF_ERROR(sticky_error_);
   CommitContext ctx(this);
@@ -1316,15 +1435,15 @@ absl::StatusOr<ApplyResult> Store::ApplyReplicated(const ReplicatedBatch& in) {
     audit.push_back(std::move(e));
   };
 
-  for (const v1::Change& received : in.changes) {
-    v1::Change c = received;
+  for (v1::Change& c : in.changes) {
     if (!KindMatchesRecord(c) || c.origin().empty()) {
       reject(c, "malformed change");
       continue;
     }
-    if (!in.repair) {
+    if (!in.repair && c.origin_seq() != 0) {
       // Dedup first: a re-sent change that was refused before is not a new
-      // security event.
+      // security event. (Sequence 0 marks a repaired version relayed from
+      // below: it is adopted by version, like a repair.)
       const std::string applied_key =
           keys::AppliedKey(c.origin(), c.origin_incarnation());
       ASSIGN_OR_RETURN(uint64_t applied, ctx.Applied(applied_key));
@@ -1393,6 +1512,9 @@ absl::StatusOr<ApplyResult> Store::ApplyReplicated(const ReplicatedBatch& in) {
       // organisation it never registered): refuse that change, keep going.
       reject(c, std::string(staged.message()));
       continue;
+    }
+    if (in.source == ReplicatedBatch::Source::kParent && GoesDown(c)) {
+      ctx.PutIndex(keys::DownKey(pos), "");
     }
     last_hlc = std::max(last_hlc, c.hlc());
     ++pos;

@@ -16,6 +16,7 @@
 #define UNIONSYNC_STORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -165,7 +166,7 @@ class Store {
   // stops replication. Changes already applied (same origin and incarnation,
   // sequence not above the last applied) are dropped: delivery is
   // at-least-once, the effect exactly-once.
-  absl::StatusOr<ApplyResult> ApplyReplicated(const ReplicatedBatch& batch);
+  absl::StatusOr<ApplyResult> ApplyReplicated(ReplicatedBatch batch);
 
   // The checkpoint of the link with `peer` (empty when none).
   absl::StatusOr<LinkCursor> GetCursor(absl::string_view peer) const;
@@ -216,6 +217,17 @@ class Store {
   // Change-log entries with log_pos >= from, in order.
   absl::StatusOr<std::vector<v1::Change>> ReadLog(uint64_t from,
                                                   size_t limit) const;
+  // Log entries a parent may send down to children (registrations and
+  // accounts written here or received from above), log_pos >= from, in order.
+  absl::StatusOr<std::vector<v1::Change>> ReadDownLog(uint64_t from,
+                                                      size_t limit) const;
+  // Forgets the checkpoint of the link with `peer`: the next session resends
+  // everything from the start (duplicates are dropped on apply).
+  absl::Status ResetCursor(absl::string_view peer);
+  // Called (outside the store's locks) after every successful Commit and
+  // ApplyReplicated, so replication can send what was just written.
+  void SetCommitListener(std::function<void()> listener);
+
   // Audit entries with seq >= from, in order.
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(uint64_t from,
                                                         size_t limit) const;
@@ -272,6 +284,13 @@ class Store {
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Handles> cf_;
+
+  absl::StatusOr<CommitResult> CommitImpl(const WriteSet& writes,
+                                          absl::string_view author);
+  absl::StatusOr<ApplyResult> ApplyImpl(ReplicatedBatch& batch);
+  void NotifyCommit();
+  absl::Mutex listener_mu_;
+  std::function<void()> listener_ ABSL_GUARDED_BY(listener_mu_);
 
   mutable absl::Mutex commit_mu_;
   // Mirrors of the meta keys, advanced only after a successful commit.

@@ -1,0 +1,620 @@
+// Replication over real gRPC streams: a hub NodeServer (the city, 430100) and
+// a tier-2 NodeServer (d1) in one process on 127.0.0.1:0, with mutual TLS from
+// a development CA made by certs/ and real RocksDB stores in temp dirs. The
+// registration of d1 flows down from the hub, d1's grassroots union and members
+// flow up; strangers are refused and audited; a restarted hub catches up.
+// Waits poll with a deadline; nothing asserts on elapsed time.
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/password.h"
+#include "grpcpp/grpcpp.h"
+#include "node/node_server.h"
+#include "node/uplink.h"
+#include "synth/synth.h"
+#include "testing/status_matchers.h"
+#include "tls/tls.h"
+#include "unionsync/v1/admin.grpc.pb.h"
+#include "unionsync/v1/replication.grpc.pb.h"
+
+namespace unionsync {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::HasSubstr;
+using ::unionsync::testing::StatusIs;
+using S = v1::AdminService::Stub;
+
+constexpr char kCertsDir[] = UNIONSYNC_CERTS_DIR;
+constexpr char kCity[] = "430100";
+constexpr char kStrong[] = "Str0ng-Passw0rd!";
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+// Polls `done` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& done,
+             std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+bool Same(const google::protobuf::Message& a,
+          const google::protobuf::Message& b) {
+  return MessageDifferencer::Equals(a, b);
+}
+
+std::string Describe(const std::vector<repl::LinkStats>& links) {
+  std::string out;
+  for (const repl::LinkStats& s : links) {
+    absl::StrAppend(
+        &out, "[", s.side == repl::Side::kChild ? "up" : "down", " ", s.peer,
+        " state=", static_cast<int>(s.state), " sessions=", s.sessions,
+        " acked=", s.acked, " log_end=", s.log_end,
+        " applied_peer=", s.applied_peer_pos, " applied=", s.applied_changes,
+        " rejected=", s.rejected_changes,
+        " digest=", static_cast<int>(s.digest), "] ");
+  }
+  return out;
+}
+
+// The Admin API of one node, through the generated stub.
+class AdminClient {
+ public:
+  explicit AdminClient(int port)
+      : stub_(v1::AdminService::NewStub(
+            grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                grpc::InsecureChannelCredentials()))) {}
+
+  template <typename Req, typename Resp>
+  grpc::Status Call(grpc::Status (S::*method)(grpc::ClientContext*, const Req&,
+                                              Resp*),
+                    const std::string& token, const Req& req,
+                    Resp* resp = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    Resp local;
+    return (stub_.get()->*method)(&ctx, req, resp != nullptr ? resp : &local);
+  }
+
+  // Logs in with an initial password and changes it; returns the token.
+  std::string Activate(const std::string& user, const std::string& initial) {
+    v1::LoginRequest login;
+    login.set_username(user);
+    login.set_password(initial);
+    v1::LoginResponse session;
+    grpc::Status s = Call(&S::Login, "", login, &session);
+    EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
+    EXPECT_TRUE(session.must_change_password());
+    v1::ChangePasswordRequest change;
+    change.set_old_password(initial);
+    change.set_new_password(kStrong);
+    s = Call(&S::ChangePassword, session.token(), change);
+    EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
+    return session.token();
+  }
+
+  grpc::Status CreateChild(const std::string& token, const std::string& parent,
+                           const std::string& id, v1::OrgKind kind,
+                           const std::string& host_node,
+                           const std::string& admin,
+                           v1::CreateChildOrgResponse* resp,
+                           const std::string& region = "") {
+    v1::CreateChildOrgRequest req;
+    req.set_parent_id(parent);
+    req.mutable_org()->set_id(id);
+    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
+    req.mutable_org()->set_kind(kind);
+    req.mutable_org()->set_region(region);
+    req.mutable_org()->set_host_node(host_node);
+    req.set_admin_username(admin);
+    return Call(&S::CreateChildOrg, token, req, resp);
+  }
+
+ private:
+  std::unique_ptr<S> stub_;
+};
+
+class ReplicationLinkTest : public ::testing::Test {
+ protected:
+  // One CA ("ca") issues the hub, d1 and "rogue" (not a registered child);
+  // another CA ("other") issues a second "d1".
+  static void SetUpTestSuite() {
+    std::string tmpl = ::testing::TempDir() + "/replication_link_certs.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    certs_ = new std::string(tmpl);
+    const std::string d = ShellQuote(*certs_);
+    const std::string s = ShellQuote(kCertsDir);
+    const std::string script = absl::StrCat(
+        s, "/make-ca.sh ", d, "/ca && ", s, "/make-ca.sh ", d, "/other && ", s,
+        "/make-node-cert.sh ", d, "/ca ", kCity, " && ", s,
+        "/make-node-cert.sh ", d, "/ca d1 && ", s, "/make-node-cert.sh ", d,
+        "/ca rogue && ", s, "/make-node-cert.sh ", d, "/other d1");
+    const std::string cmd =
+        "bash -euo pipefail -c " + ShellQuote(script) + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*certs_);
+    delete certs_;
+    certs_ = nullptr;
+  }
+
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/replication_link_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    d1_.reset();
+    hub_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static TlsFiles Tls(const std::string& ca, const std::string& org) {
+    TlsFiles t;
+    t.ca_pem_path = absl::StrCat(*certs_, "/", ca, "/ca.pem");
+    t.cert_pem_path = absl::StrCat(*certs_, "/", ca, "/", org, ".pem");
+    t.key_pem_path = absl::StrCat(*certs_, "/", ca, "/", org, ".key");
+    return t;
+  }
+
+  NodeOptions HubOptions() const {
+    NodeOptions o;
+    o.node_id = kCity;
+    o.data_dir = dir_ + "/hub";
+    o.listen = "127.0.0.1:0";
+    o.repl_listen = absl::StrCat("127.0.0.1:", hub_repl_port_);
+    o.tls = Tls("ca", kCity);
+    o.admin.scrypt = ScryptParams::ForTests();
+    return o;
+  }
+
+  NodeOptions D1Options() const {
+    NodeOptions o;
+    o.node_id = "d1";
+    o.data_dir = dir_ + "/d1";
+    o.listen = "127.0.0.1:0";
+    o.tls = Tls("ca", "d1");
+    o.parent_address = absl::StrCat("127.0.0.1:", hub_repl_port_);
+    o.parent_id = kCity;
+    o.admin.scrypt = ScryptParams::ForTests();
+    // Compare digests soon after every change, so the test can wait for it.
+    o.link.probe_interval_ms = 300;
+    o.link.probe_retry_ms = 100;
+    return o;
+  }
+
+  // Starts (or restarts, on the same replication port and data) the hub.
+  void StartHub() {
+    auto hub = NodeServer::Start(HubOptions());
+    ASSERT_TRUE(hub.ok()) << hub.status();
+    hub_ = *std::move(hub);
+    hub_repl_port_ = hub_->repl_port();
+    hub_admin_ = std::make_unique<AdminClient>(hub_->port());
+  }
+
+  void StartD1() {
+    auto d1 = NodeServer::Start(D1Options());
+    ASSERT_TRUE(d1.ok()) << d1.status();
+    d1_ = *std::move(d1);
+    d1_admin_ = std::make_unique<AdminClient>(d1_->port());
+  }
+
+  // Hub with the city bootstrapped and its administrator activated; d1 with
+  // an empty store and the hub as its parent.
+  void StartBoth() {
+    ASSERT_NO_FATAL_FAILURE(StartHub());
+    v1::Org city;
+    city.set_id(kCity);
+    city.set_name("长沙市总工会");
+    city.set_kind(v1::CITY_FEDERATION);
+    city.set_tier(1);
+    auto pw = hub_->admin().Bootstrap(city, "admin");
+    ASSERT_TRUE(pw.ok()) << pw.status();
+    city_token_ = hub_admin_->Activate("admin", *pw);
+    ASSERT_NO_FATAL_FAILURE(StartD1());
+  }
+
+  // Registers d1 at the hub (running its own node) and waits until the
+  // registration and d1's administrator arrive at d1.
+  void RegisterD1() {
+    v1::CreateChildOrgResponse created;
+    grpc::Status s = hub_admin_->CreateChild(city_token_, kCity, "d1",
+                                             v1::DISTRICT_FEDERATION, "d1",
+                                             "d1admin", &created, "430102");
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    d1_initial_ = created.initial_password();
+    ASSERT_TRUE(WaitFor([&] {
+      return d1_->store().GetOrg("d1").ok() &&
+             d1_->store().GetAccount("d1admin").ok();
+    })) << "d1 never received its registration: hub "
+        << Describe(hub_->LinkStatus()) << " d1 "
+        << Describe(d1_->LinkStatus());
+    auto at_hub = hub_->store().GetOrg("d1");
+    auto at_d1 = d1_->store().GetOrg("d1");
+    ASSERT_OK(at_hub);
+    ASSERT_OK(at_d1);
+    EXPECT_TRUE(Same(*at_hub, *at_d1)) << at_hub->DebugString() << "\nvs\n"
+                                       << at_d1->DebugString();
+  }
+
+  // At d1, through its Admin API: d1's administrator activates, registers
+  // grassroots union g1 hosted on d1, whose administrator adds `n` members.
+  void BuildD1Subtree(int n) {
+    d1_token_ = d1_admin_->Activate("d1admin", d1_initial_);
+    v1::CreateChildOrgResponse g1;
+    grpc::Status s = d1_admin_->CreateChild(
+        d1_token_, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "", "g1admin", &g1);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(g1.org().host_node(), "d1");
+    g1_token_ = d1_admin_->Activate("g1admin", g1.initial_password());
+    ASSERT_NO_FATAL_FAILURE(AddMembers(n));
+  }
+
+  void AddMembers(int n) {
+    for (int i = 0; i < n; ++i) {
+      v1::AddMemberRequest req;
+      *req.mutable_member() = gen_.Member("");
+      v1::AddMemberResponse added;
+      grpc::Status s = d1_admin_->Call(&S::AddMember, g1_token_, req, &added);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      member_ids_.push_back(added.member().id());
+    }
+  }
+
+  // True when the hub holds exactly d1's version of every member, of d1's and
+  // g1's registrations and accounts, and the same subtree counters of d1
+  // (digest included).
+  bool HubMatchesD1() {
+    for (const std::string& id : member_ids_) {
+      auto a = hub_->store().GetMember(id);
+      auto b = d1_->store().GetMember(id);
+      if (!a.ok() || !b.ok() || !Same(*a, *b)) return false;
+    }
+    for (const char* org : {"d1", "g1"}) {
+      auto a = hub_->store().GetOrg(org);
+      auto b = d1_->store().GetOrg(org);
+      if (!a.ok() || !b.ok() || !Same(*a, *b)) return false;
+    }
+    for (const char* user : {"d1admin", "g1admin"}) {
+      auto a = hub_->store().GetAccount(user);
+      auto b = d1_->store().GetAccount(user);
+      if (!a.ok() || !b.ok() || !Same(*a, *b)) return false;
+    }
+    auto a = hub_->store().GetCounters("d1");
+    auto b = d1_->store().GetCounters("d1");
+    return a.ok() && b.ok() && Same(*a, *b);
+  }
+
+  std::string CountersOf(NodeServer& node) {
+    auto c = node.store().GetCounters("d1");
+    return c.ok() ? c->ShortDebugString() : c.status().ToString();
+  }
+
+  void ExpectHubMatchesD1() {
+    EXPECT_TRUE(WaitFor([&] { return HubMatchesD1(); }))
+        << "hub counters " << CountersOf(*hub_) << "\nd1 counters "
+        << CountersOf(*d1_) << "\nhub " << Describe(hub_->LinkStatus())
+        << "\nd1 " << Describe(d1_->LinkStatus());
+  }
+
+  static std::optional<repl::LinkStats> Link(NodeServer& node,
+                                             const std::string& peer) {
+    for (const repl::LinkStats& s : node.LinkStatus()) {
+      if (s.peer == peer) return s;
+    }
+    return std::nullopt;
+  }
+
+  // Opens a Link stream to the hub with `tls`, sends a Hello and returns how
+  // the stream ended.
+  grpc::Status LinkAs(const TlsFiles& tls) {
+    auto creds = MakeChannelCredentials(tls);
+    EXPECT_OK(creds);
+    if (!creds.ok()) return grpc::Status::CANCELLED;
+    auto stub = v1::ReplicationService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", hub_repl_port_), *creds));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    auto stream = stub->Link(&ctx);
+    v1::LinkMessage hello;
+    hello.mutable_hello()->set_protocol_version(repl::kProtocolVersion);
+    hello.mutable_hello()->set_node_id("intruder");
+    hello.mutable_hello()->set_incarnation("0123456789abcdef");
+    stream->Write(hello);
+    v1::LinkMessage reply;
+    while (stream->Read(&reply)) {
+    }
+    return stream->Finish();
+  }
+
+  // The hub's audit entries for refused links.
+  std::vector<v1::AuditEntry> DeniedLinkAudits() {
+    std::vector<v1::AuditEntry> out;
+    auto entries = hub_->store().ReadAudit(1, 100000);
+    EXPECT_OK(entries);
+    if (!entries.ok()) return out;
+    for (const v1::AuditEntry& e : *entries) {
+      if (e.action() == "ReplicationLink") out.push_back(e);
+    }
+    return out;
+  }
+
+  static std::string* certs_;
+  std::string dir_;
+  int hub_repl_port_ = 0;
+  std::unique_ptr<NodeServer> hub_;
+  std::unique_ptr<NodeServer> d1_;
+  std::unique_ptr<AdminClient> hub_admin_;
+  std::unique_ptr<AdminClient> d1_admin_;
+  std::string city_token_, d1_initial_, d1_token_, g1_token_;
+  std::vector<std::string> member_ids_;
+  SynthGenerator gen_{7};
+};
+
+std::string* ReplicationLinkTest::certs_ = nullptr;
+
+TEST_F(ReplicationLinkTest, RegistrationFlowsDownAndMembersFlowUp) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(5));
+  ExpectHubMatchesD1();
+  auto hub_counters = hub_->store().GetCounters("d1");
+  ASSERT_OK(hub_counters);
+  EXPECT_EQ(hub_counters->members(), 5);
+  EXPECT_EQ(hub_counters->orgs(), 2);
+  // The hub's own subtree counts them too.
+  auto city = hub_->store().GetCounters(kCity);
+  ASSERT_OK(city);
+  EXPECT_EQ(city->members(), 5);
+
+  // Both ends stream, and d1's digest comparison agrees.
+  EXPECT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> up = Link(*d1_, kCity);
+    std::optional<repl::LinkStats> down = Link(*hub_, "d1");
+    return up.has_value() && down.has_value() &&
+           up->state == repl::LinkState::kStreaming &&
+           down->state == repl::LinkState::kStreaming &&
+           up->digest == repl::DigestState::kAgree;
+  })) << "hub "
+      << Describe(hub_->LinkStatus()) << "\nd1 " << Describe(d1_->LinkStatus());
+  std::optional<repl::LinkStats> up = Link(*d1_, kCity);
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->rejected_changes, 0u);
+  std::optional<repl::LinkStats> down = Link(*hub_, "d1");
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ(down->rejected_changes, 0u);
+  EXPECT_GE(down->applied_changes, 5u + 2u);
+
+  // What the Admin API reports (GetReplicationStatus).
+  v1::GetReplicationStatusResponse status = hub_->ReplicationStatus();
+  EXPECT_EQ(status.node_id(), kCity);
+  ASSERT_EQ(status.links_size(), 1);
+  EXPECT_EQ(status.links(0).peer(), "d1");
+  EXPECT_EQ(status.links(0).direction(), "child");
+  EXPECT_EQ(status.links(0).state(), "streaming");
+  status = d1_->ReplicationStatus();
+  ASSERT_EQ(status.links_size(), 1);
+  EXPECT_EQ(status.links(0).peer(), kCity);
+  EXPECT_EQ(status.links(0).direction(), "parent");
+  EXPECT_EQ(status.links(0).digest(), "agree");
+  EXPECT_EQ(status.links(0).lag_positions(), 0u);
+
+  // A forced resync reconnects and resends; nothing changes.
+  const uint64_t sessions = down->sessions;
+  ASSERT_OK(hub_->ForceResync("d1"));
+  EXPECT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> s = Link(*hub_, "d1");
+    return s.has_value() && s->sessions > sessions &&
+           s->state == repl::LinkState::kStreaming;
+  })) << Describe(hub_->LinkStatus());
+  ExpectHubMatchesD1();
+  EXPECT_THAT(hub_->ForceResync("rogue"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(d1_->ForceResync("g1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(ReplicationLinkTest, UnregisteredOrgIsRefusedAndAudited) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  const int64_t denied_before = hub_->denied_links();
+  grpc::Status s = LinkAs(Tls("ca", "rogue"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("'rogue' is not registered"));
+  EXPECT_GT(hub_->denied_links(), denied_before);
+  bool audited = false;
+  for (const v1::AuditEntry& e : DeniedLinkAudits()) {
+    if (e.actor() == "rogue") {
+      audited = true;
+      EXPECT_EQ(e.outcome(), v1::AUDIT_DENIED);
+      EXPECT_THAT(e.detail(), HasSubstr("not registered"));
+    }
+  }
+  EXPECT_TRUE(audited);
+  EXPECT_FALSE(hub_->store().GetOrg("rogue").ok());
+
+  // An organisation hosted on the hub (no node of its own) is refused too.
+  v1::CreateChildOrgResponse created;
+  ASSERT_TRUE(hub_admin_
+                  ->CreateChild(city_token_, kCity, "rogue",
+                                v1::DISTRICT_FEDERATION, "", "rogueadmin",
+                                &created, "430103")
+                  .ok());
+  s = LinkAs(Tls("ca", "rogue"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("does not run its own node"));
+}
+
+TEST_F(ReplicationLinkTest, CertificateFromAnotherCaCannotConnect) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  const int64_t denied_before = hub_->denied_links();
+  const size_t audits_before = DeniedLinkAudits().size();
+  // Same organisation id, wrong CA: the TLS handshake fails before any call.
+  grpc::Status s = LinkAs(Tls("other", "d1"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(hub_->denied_links(), denied_before);
+  EXPECT_EQ(DeniedLinkAudits().size(), audits_before);
+
+  // A d1 node with the other CA's certificate never gets anything either.
+  NodeOptions o = D1Options();
+  o.data_dir = dir_ + "/d1-other";
+  o.tls = Tls("other", "d1");
+  auto impostor = NodeServer::Start(o);
+  ASSERT_OK(impostor);
+  // Wait until it has tried a few times; it never gets past the handshake.
+  EXPECT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> up = Link(**impostor, kCity);
+    return up.has_value() && up->sessions >= 3;
+  })) << Describe((*impostor)->LinkStatus());
+  std::optional<repl::LinkStats> up = Link(**impostor, kCity);
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->received_changes, 0u);
+  EXPECT_FALSE((*impostor)->store().GetOrg("d1").ok());
+  EXPECT_EQ(hub_->denied_links(), denied_before);
+}
+
+TEST_F(ReplicationLinkTest, RestartedHubCatchesUp) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(3));
+  ExpectHubMatchesD1();
+
+  // The hub goes away; d1 keeps serving its users.
+  hub_.reset();
+  ASSERT_NO_FATAL_FAILURE(AddMembers(4));
+  v1::UpdateMemberRequest update;
+  auto first = d1_->store().GetMember(member_ids_[0]);
+  ASSERT_OK(first);
+  *update.mutable_member() = *first;
+  update.mutable_member()->set_workplace("长沙某某机械有限公司");
+  grpc::Status s = d1_admin_->Call(&S::UpdateMember, g1_token_, update);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  // Same data directory, same replication port.
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  ExpectHubMatchesD1();
+  auto counters = hub_->store().GetCounters("d1");
+  ASSERT_OK(counters);
+  EXPECT_EQ(counters->members(), 7);
+  auto updated = hub_->store().GetMember(member_ids_[0]);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->workplace(), "长沙某某机械有限公司");
+}
+
+TEST_F(ReplicationLinkTest, ANewStreamOfTheChildReplacesTheOldOne) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(2));
+  ExpectHubMatchesD1();
+  const uint64_t sessions = Link(*d1_, kCity)->sessions;
+  // A second stream with d1's certificate takes over; d1's own stream ends,
+  // d1 reconnects and takes over in turn, which ends this one.
+  grpc::Status s = LinkAs(Tls("ca", "d1"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("replaced"));
+  // (Stats are published after each pass of d1's worker.)
+  EXPECT_TRUE(WaitFor([&] { return Link(*d1_, kCity)->sessions > sessions; }));
+  ASSERT_NO_FATAL_FAILURE(AddMembers(1));
+  ExpectHubMatchesD1();
+}
+
+TEST_F(ReplicationLinkTest, ChildChecksWhichParentItReached) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  d1_.reset();
+  std::filesystem::remove_all(dir_ + "/d1");
+  v1::CreateChildOrgResponse created;
+  ASSERT_TRUE(hub_admin_
+                  ->CreateChild(city_token_, kCity, "d1",
+                                v1::DISTRICT_FEDERATION, "d1", "d1admin",
+                                &created, "430102")
+                  .ok());
+  // d1 expects another parent: the hub's certificate names 430100, so d1
+  // closes each session at the hub's first message and applies nothing.
+  NodeOptions o = D1Options();
+  o.parent_id = "430199";
+  auto d1 = NodeServer::Start(o);
+  ASSERT_OK(d1);
+  EXPECT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> up = Link(**d1, "430199");
+    return up.has_value() && up->sessions >= 3;
+  })) << Describe((*d1)->LinkStatus());
+  std::optional<repl::LinkStats> up = Link(**d1, "430199");
+  ASSERT_TRUE(up.has_value());
+  EXPECT_NE(up->state, repl::LinkState::kStreaming);
+  EXPECT_EQ(up->received_changes, 0u);
+  EXPECT_FALSE((*d1)->store().GetOrg("d1").ok());
+}
+
+TEST_F(ReplicationLinkTest, RefusesToStartWithoutTlsOrWithAnotherCertificate) {
+  NodeOptions o;
+  o.node_id = "d1";
+  o.data_dir = dir_ + "/x";
+  o.listen = "127.0.0.1:0";
+  o.repl_listen = "127.0.0.1:0";
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TLS")));
+  o.repl_listen.clear();
+  o.parent_address = "127.0.0.1:1";
+  o.parent_id = kCity;
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TLS")));
+  o.parent_id.clear();
+  o.tls = Tls("ca", "d1");
+  EXPECT_THAT(NodeServer::Start(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("--parent_id")));
+  o.parent_address.clear();
+  o.repl_listen = "127.0.0.1:0";
+  o.tls = Tls("ca", "rogue");
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("'rogue' but this node is 'd1'")));
+  EXPECT_FALSE(std::filesystem::exists(o.data_dir));
+}
+
+TEST(BackoffTest, FullJitterUnderADoublingCap) {
+  Backoff b(200, 30'000, 1);
+  int64_t cap = 200;
+  for (int i = 0; i < 20; ++i) {
+    const int64_t d = b.NextDelayMs();
+    EXPECT_GE(d, 0);
+    EXPECT_LE(d, cap);
+    cap = std::min<int64_t>(cap * 2, 30'000);
+  }
+  b.Reset();
+  EXPECT_LE(b.NextDelayMs(), 200);
+}
+
+}  // namespace
+}  // namespace unionsync

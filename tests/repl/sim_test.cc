@@ -1,0 +1,811 @@
+// Deterministic simulation of replication: a hub, two tier-2 nodes and two
+// tier-3 nodes in one process, each with a real Store on an in-memory RocksDB
+// Env and real LinkCores, over a seeded fake network and clock that breaks
+// links, duplicates, delays and reorders messages, and restarts nodes while a
+// random workload writes at every tier. After healing, the hub must hold every
+// record exactly as its writer last wrote it, exactly once, and every digest
+// must agree.
+//
+// A failing seed is printed; replay one with
+//   UNIONSYNC_SIM_SEED=<seed> tests/repl/repl_sim_test --gtest_filter='*One*'
+// and run more with UNIONSYNC_SIM_SEEDS=<count> (default 125 per shard).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <queue>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "node/store_view.h"
+#include "repl/link_core.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
+#include "store/store.h"
+#include "synth/synth.h"
+#include "testing/store_checks.h"
+
+namespace unionsync {
+namespace {
+
+constexpr char kHub[] = "430100";
+
+struct Faults {
+  double p_break = 0.01;     // A message kills its stream instead.
+  double p_dup = 0.005;      // A message is delivered twice.
+  double p_reorder = 0.01;   // A message gets a long delay (may overtake).
+  double p_restart = 0.002;  // Per workload step: restart a random node.
+};
+
+class Sim {
+ public:
+  Sim(uint64_t seed, Faults faults)
+      : seed_(seed),
+        rng_(seed),
+        gen_(seed),
+        faults_(faults),
+        env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
+        clock_(1'700'000'000'000) {
+    AddNode(kHub, "");
+    AddNode("d1", kHub);
+    AddNode("d2", kHub);
+    AddNode("t1", "d1");
+    AddNode("t2", "d2");
+    for (auto& [id, n] : nodes_) OpenNode(n);
+  }
+
+  ~Sim() {
+    for (auto& [id, n] : nodes_) CloseNode(n);
+  }
+
+  // Builds the tree through the same writes the Admin API makes, then runs the
+  // random workload with faults, then heals and runs to quiescence.
+  void Bootstrap() { BootstrapTree(); }
+
+  void Run(int steps) {
+    Bootstrap();
+    Work(steps);
+    Heal();
+  }
+
+  // The random workload, with faults unless healed.
+  void Work(int steps) {
+    for (int i = 0; i < steps; ++i) {
+      RunFor(rng_() % 40);
+      Workload();
+      if (!healing_ && Chance(faults_.p_restart)) Restart(RandomNodeId());
+    }
+  }
+
+  // Stops the faults and runs until everything is delivered and compared.
+  void Heal() {
+    healing_ = true;
+    healed_at_ = clock_.NowMs();
+    for (auto& [child, link] : links_) {
+      if (!link.connected) Reconnect(child);
+      ChildEnd(child).RequestProbe();
+    }
+    // Long enough for every probe round and repair.
+    for (int i = 0; i < 400 && !Quiescent(); ++i) RunFor(250);
+  }
+
+  // Everything delivered, applied and acknowledged; digests compared.
+  bool Quiescent() {
+    if (messages_in_flight_ > 0) return false;
+    for (auto& [child, link] : links_) {
+      if (!link.connected) return false;
+      Node& c = nodes_.at(child);
+      const auto& s = c.up->stats();
+      if (s.state != repl::LinkState::kStreaming || s.inflight != 0 ||
+          s.digest != repl::DigestState::kAgree ||
+          s.last_agree_ms < healed_at_ || s.scanned < c.store->next_log_pos()) {
+        return false;
+      }
+      Node& p = nodes_.at(c.parent);
+      const auto& ps = p.down.at(child)->stats();
+      if (ps.inflight != 0 || ps.scanned < p.store->next_log_pos())
+        return false;
+    }
+    return true;
+  }
+
+  // The checks of a healed run; empty when all hold.
+  std::string Check() {
+    std::string out;
+    auto fail = [&](const std::string& msg) {
+      if (out.size() < 4000) absl::StrAppend(&out, msg, "\n");
+    };
+    if (!Quiescent()) fail("did not reach quiescence");
+    Store& hub = *nodes_.at(kHub).store;
+    // 1. The hub holds what every writer last wrote.
+    for (const auto& [key, expected] : model_) {
+      std::string got;
+      if (key[0] == 'm') {
+        auto m = hub.GetMember(key.substr(2));
+        if (!m.ok()) {
+          fail(absl::StrCat("hub lacks ", key));
+          continue;
+        }
+        got = m->SerializeAsString();
+      } else if (key[0] == 'p') {
+        auto o = hub.GetOrg(key.substr(2));
+        if (!o.ok()) {
+          fail(absl::StrCat("hub lacks ", key));
+          continue;
+        }
+        got = o->credit_code() + "|" + o->address();
+      }
+      if (got != expected)
+        fail(absl::StrCat("hub holds another version of ", key));
+    }
+    // 2. Exactly once: no (origin, incarnation, seq) twice in the hub's log.
+    auto log = hub.ReadLog(1, 1u << 30);
+    if (!log.ok()) {
+      fail(std::string(log.status().message()));
+    } else {
+      std::set<std::string> seen;
+      for (const auto& c : *log) {
+        if (c.origin_seq() == 0) continue;
+        std::string id = absl::StrCat(c.origin(), "/", c.origin_incarnation(),
+                                      "/", c.origin_seq());
+        if (!seen.insert(id).second) fail(absl::StrCat("applied twice: ", id));
+      }
+    }
+    // 3. Every node agrees with its parent on its subtree, and with the hub.
+    for (auto& [id, n] : nodes_) {
+      if (n.parent.empty() || !n.store->GetOrg(id).ok()) continue;
+      auto mine = n.store->GetCounters(id);
+      auto parents = nodes_.at(n.parent).store->GetCounters(id);
+      auto hubs = hub.GetCounters(id);
+      if (!mine.ok() || !parents.ok() || !hubs.ok() ||
+          mine->SerializeAsString() != parents->SerializeAsString() ||
+          mine->SerializeAsString() != hubs->SerializeAsString()) {
+        fail(absl::StrCat("counters of ", id, " differ: node ",
+                          mine.ok() ? mine->ShortDebugString() : "?",
+                          " parent ",
+                          parents.ok() ? parents->ShortDebugString() : "?"));
+      }
+    }
+    // 4. Each store's own bookkeeping.
+    for (auto& [id, n] : nodes_) {
+      if (!n.store->GetOrg(id).ok()) {
+        // Never registered during this run: nobody may hold it.
+        if (hub.GetOrg(id).ok())
+          fail(absl::StrCat(id, " lacks its registration"));
+        continue;
+      }
+      auto s = testing::CheckStoreInvariants(*n.store, id, /*replicated=*/true);
+      if (!s.ok()) fail(absl::StrCat(id, ": ", s.message()));
+    }
+    if (!out.empty()) {
+      for (auto& [child, link] : links_) {
+        const auto& st = nodes_.at(child).up->stats();
+        fail(absl::StrCat(
+            "link ", child, ": state ", static_cast<int>(st.state), " digest ",
+            static_cast<int>(st.digest), " repairs ", st.repairs, " inflight ",
+            st.inflight, " sessions ", st.sessions));
+      }
+    }
+    return out;
+  }
+
+  uint64_t members_written() const { return members_written_; }
+  int64_t hub_members() {
+    auto c = nodes_.at(kHub).store->GetCounters(kHub);
+    return c.ok() ? c->members() : -1;
+  }
+  uint64_t link_breaks() const { return breaks_; }
+  uint64_t restarts() const { return restarts_; }
+
+ private:
+  struct Node {
+    std::string id;
+    std::string parent;
+    std::vector<std::string> children;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<StoreView> view;
+    std::unique_ptr<repl::LinkCore> up;
+    std::map<std::string, std::unique_ptr<repl::LinkCore>> down;
+  };
+  struct Link {
+    bool connected = false;
+    uint64_t generation = 0;
+    int64_t last_delivery[2] = {0, 0};  // Per direction, for FIFO delivery.
+  };
+  struct Event {
+    int64_t at;
+    uint64_t order;
+    std::function<void()> run;
+    bool is_message;
+    bool operator>(const Event& o) const {
+      return at != o.at ? at > o.at : order > o.order;
+    }
+  };
+
+  bool Chance(double p) { return (rng_() % 1'000'000) < p * 1'000'000; }
+
+  std::string RandomNodeId() {
+    auto it = nodes_.begin();
+    std::advance(it, rng_() % nodes_.size());
+    return it->first;
+  }
+
+  void AddNode(const std::string& id, const std::string& parent) {
+    Node& n = nodes_[id];
+    n.id = id;
+    n.parent = parent;
+    if (!parent.empty()) {
+      nodes_[parent].children.push_back(id);
+      links_[id];
+    }
+  }
+
+  void OpenNode(Node& n) {
+    StoreOptions o;
+    o.path = "/sim/" + n.id;
+    o.node_id = n.id;
+    o.clock = &clock_;
+    o.env = env_.get();
+    o.sync = false;  // Memory env: sync is meaningless; restarts are clean.
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    n.store = *std::move(store);
+    n.view = std::make_unique<StoreView>(n.store.get());
+    repl::LinkConfig config;
+    config.window = 1 + rng_() % 4;
+    config.max_batch_changes = 1 + rng_() % 64;
+    config.scan_step = 8 + rng_() % 256;
+    config.probe_interval_ms = 5'000;
+    config.probe_retry_ms = 300;
+    if (!n.parent.empty()) {
+      n.up = std::make_unique<repl::LinkCore>(repl::Side::kChild, n.id,
+                                              n.parent, n.view.get(), config);
+    }
+    for (const auto& c : n.children) {
+      n.down[c] = std::make_unique<repl::LinkCore>(repl::Side::kParent, n.id, c,
+                                                   n.view.get(), config);
+    }
+  }
+
+  // Copies every file of `from` into `to` (empty `to`: deletes `from`).
+  void CopyDir(const std::string& from, const std::string& to) {
+    std::vector<std::string> files;
+    if (!env_->GetChildren(from, &files).ok()) return;
+    if (!to.empty()) ASSERT_TRUE(env_->CreateDirIfMissing(to).ok());
+    for (const std::string& f : files) {
+      if (f == "." || f == "..") continue;
+      const std::string src = from + "/" + f;
+      if (!to.empty()) {
+        std::string data;
+        rocksdb::Status read =
+            rocksdb::ReadFileToString(env_.get(), src, &data);
+        if (read.IsNotFound() || f == "LOCK")
+          continue;  // Lock files: not data.
+        ASSERT_TRUE(read.ok()) << src << ": " << read.ToString();
+        ASSERT_TRUE(
+            rocksdb::WriteStringToFile(env_.get(), data, to + "/" + f).ok());
+      } else {
+        ASSERT_TRUE(env_->DeleteFile(src).ok());
+      }
+    }
+  }
+
+  void CloseNode(Node& n) {
+    n.up.reset();
+    n.down.clear();
+    n.view.reset();
+    n.store.reset();
+  }
+
+ public:
+  // Loses a node's whole store (a disk replaced): it comes back empty, with a
+  // new incarnation.
+  void Wipe(const std::string& id) {
+    Node& n = nodes_.at(id);
+    if (!n.parent.empty()) Break(id);
+    for (const auto& c : n.children) Break(c);
+    CloseNode(n);
+    CopyDir("/sim/" + id, "");
+    OpenNode(n);
+  }
+
+  // Copies a node's store files aside, as a backup taken while it runs would
+  // be (the store is closed for the copy and reopened).
+  void Backup(const std::string& id) {
+    Node& n = nodes_.at(id);
+    if (!n.parent.empty()) Break(id);
+    for (const auto& c : n.children) Break(c);
+    CloseNode(n);
+    CopyDir("/sim/" + id, "/backup/" + id);
+    OpenNode(n);
+  }
+
+  // Puts the backup back in place of the current store.
+  void Restore(const std::string& id) {
+    Node& n = nodes_.at(id);
+    if (!n.parent.empty()) Break(id);
+    for (const auto& c : n.children) Break(c);
+    CloseNode(n);
+    CopyDir("/sim/" + id, "");
+    CopyDir("/backup/" + id, "/sim/" + id);
+    OpenNode(n);
+  }
+
+  int64_t Members(const std::string& node, const std::string& org) {
+    auto c = nodes_.at(node).store->GetCounters(org);
+    return c.ok() ? c->members() : -1;
+  }
+
+ private:
+  void Restart(const std::string& id) {
+    Trace(absl::StrCat(id, " restart"));
+    ++restarts_;
+    Node& n = nodes_.at(id);
+    if (!n.parent.empty()) Break(id);
+    for (const auto& c : n.children) Break(c);
+    CloseNode(n);
+    OpenNode(n);
+  }
+
+  repl::LinkCore& ChildEnd(const std::string& child) {
+    return *nodes_.at(child).up;
+  }
+  repl::LinkCore& ParentEnd(const std::string& child) {
+    return *nodes_.at(nodes_.at(child).parent).down.at(child);
+  }
+
+  void Schedule(int64_t at, std::function<void()> run,
+                bool is_message = false) {
+    events_.push(Event{at, order_++, std::move(run), is_message});
+  }
+
+  void RunFor(int64_t ms) {
+    const int64_t until = clock_.NowMs() + ms;
+    while (!events_.empty() && events_.top().at <= until) {
+      Event e = events_.top();
+      events_.pop();
+      clock_.SetMs(std::max(clock_.NowMs(), e.at));
+      e.run();
+    }
+    clock_.SetMs(until);
+    // Ticks: every core, every 100 ms of simulated time.
+    if (until - last_tick_ >= 100) {
+      last_tick_ = until;
+      for (auto& [id, n] : nodes_) {
+        if (n.up) {
+          n.up->Tick(until);
+          Pump(id, "", *n.up);
+        }
+        for (auto& [c, core] : n.down) {
+          core->Tick(until);
+          Pump(id, c, *core);
+        }
+      }
+    }
+  }
+
+  // Drives one core: persists, then sends. `child` is the link's child when
+  // `core` is a parent end, "" for a node's uplink.
+  void Pump(const std::string& node_id, const std::string& child,
+            repl::LinkCore& core) {
+    Node& n = nodes_.at(node_id);
+    const std::string link_child = child.empty() ? node_id : child;
+    for (int guard = 0; guard < 10'000; ++guard) {
+      repl::Ready r = core.TakeReady(clock_.NowMs());
+      const bool had_work =
+          r.apply.has_value() || !r.send.empty() || !r.close.ok();
+      if (r.apply.has_value()) {
+        auto outcome = ApplyToStore(*n.store, std::move(*r.apply));
+        ASSERT_TRUE(outcome.ok()) << outcome.status();
+        core.Applied(outcome, clock_.NowMs());
+      }
+      for (auto& m : r.send) Send(link_child, child.empty(), std::move(m));
+      if (r.new_incarnation) {
+        ASSERT_TRUE(n.store->StartNewIncarnation().ok());
+      }
+      if (!r.close.ok()) {
+        // Like a gRPC stream finished after its last writes: what was sent
+        // before the close is still delivered, then the link breaks.
+        Link& link = links_.at(link_child);
+        const int dir = child.empty() ? 0 : 1;
+        const uint64_t generation = link.generation;
+        const int64_t at =
+            std::max(clock_.NowMs(), link.last_delivery[dir]) + 1;
+        Schedule(at, [this, link_child, generation] {
+          if (links_.at(link_child).generation == generation) Break(link_child);
+        });
+        return;
+      }
+      if (!had_work && !core.HasReady()) return;
+    }
+    FAIL() << "pump did not settle";
+  }
+
+  void Trace(const std::string& what) {
+    if (trace_) {
+      std::printf("%lld %s\n",
+                  static_cast<long long>(clock_.NowMs() % 1'000'000),
+                  what.c_str());
+    }
+  }
+
+  void Send(const std::string& child, bool to_parent, v1::LinkMessage m) {
+    Link& link = links_.at(child);
+    Trace(absl::StrCat(child, to_parent ? " up " : " down ",
+                       link.connected ? "" : "(dropped: not connected) ",
+                       m.ShortDebugString().substr(0, 120)));
+    if (!link.connected) return;
+    if (!healing_ && Chance(faults_.p_break)) {
+      Break(child);
+      return;
+    }
+    int copies = !healing_ && Chance(faults_.p_dup) ? 2 : 1;
+    for (int i = 0; i < copies; ++i) {
+      int64_t delay = 1 + rng_() % 20;
+      int64_t at = clock_.NowMs() + delay;
+      int dir = to_parent ? 0 : 1;
+      // A stream is FIFO; a reordered message breaks that on purpose.
+      if (healing_ || !Chance(faults_.p_reorder)) {
+        at = std::max(at, link.last_delivery[dir]);
+      } else {
+        at = clock_.NowMs() + 1;
+      }
+      link.last_delivery[dir] = std::max(link.last_delivery[dir], at);
+      const uint64_t generation = link.generation;
+      ++messages_in_flight_;
+      Schedule(
+          at,
+          [this, child, to_parent, m, generation] {
+            --messages_in_flight_;
+            Link& l = links_.at(child);
+            if (!l.connected || l.generation != generation) return;
+            Node& c = nodes_.at(child);
+            if (to_parent) {
+              ParentEnd(child).Step(m, clock_.NowMs());
+              Pump(c.parent, child, ParentEnd(child));
+            } else {
+              ChildEnd(child).Step(m, clock_.NowMs());
+              Pump(child, "", ChildEnd(child));
+            }
+          },
+          true);
+    }
+  }
+
+  void Break(const std::string& child) {
+    Link& link = links_.at(child);
+    Trace(absl::StrCat(child, " break"));
+    if (!link.connected) return;
+    ++breaks_;
+    link.connected = false;
+    ++link.generation;
+    ChildEnd(child).Disconnect();
+    ParentEnd(child).Disconnect();
+    Schedule(clock_.NowMs() + 50 + rng_() % 500,
+             [this, child] { Reconnect(child); });
+  }
+
+  void Reconnect(const std::string& child) {
+    Link& link = links_.at(child);
+    if (link.connected) return;
+    link.connected = true;
+    ++link.generation;
+    link.last_delivery[0] = link.last_delivery[1] = clock_.NowMs();
+    const std::string parent = nodes_.at(child).parent;
+    ParentEnd(child).Connect(clock_.NowMs());
+    ChildEnd(child).Connect(clock_.NowMs());
+    Pump(parent, child, ParentEnd(child));
+    Pump(child, "", ChildEnd(child));
+  }
+
+  // --- Workload: the writes the Admin API would make -----------------------
+
+  void Commit(const std::string& node, WriteSet& w) {
+    auto r = nodes_.at(node).store->Commit(w, "sim");
+    ASSERT_TRUE(r.ok()) << node << ": " << r.status();
+    for (const auto& c : r->changes) Model(c);
+  }
+
+  void Model(const v1::Change& c) {
+    if (c.kind() == v1::PUT_MEMBER) {
+      model_[absl::StrCat("m/", c.member().id())] =
+          c.member().SerializeAsString();
+    } else if (c.kind() == v1::PUT_ORG_PROFILE) {
+      model_[absl::StrCat("p/", c.org().id())] =
+          c.org().credit_code() + "|" + c.org().address();
+    }
+  }
+
+  v1::Org NewOrg(const std::string& id, const std::string& parent,
+                 v1::OrgKind kind, int tier, const std::string& host) {
+    v1::Org o;
+    o.set_id(id);
+    o.set_parent_id(parent);
+    o.set_name(absl::StrCat("工会", id));
+    o.set_kind(kind);
+    o.set_tier(tier);
+    o.set_status(v1::ORG_ACTIVE);
+    o.set_host_node(host);
+    return o;
+  }
+
+  v1::Account NewAccount(const std::string& user, const std::string& org,
+                         const std::string& author) {
+    v1::Account a;
+    a.set_username(user);
+    a.set_org_id(org);
+    a.set_role(v1::DATA_ADMIN);
+    a.set_state(v1::CREDENTIAL_INITIAL);
+    a.set_password_hash("scrypt$test");
+    a.set_credential_epoch(1);
+    a.set_credential_author_org(author);
+    return a;
+  }
+
+  void BootstrapTree() {
+    WriteSet w;
+    w.PutOrg(NewOrg(kHub, "", v1::CITY_FEDERATION, 1, kHub));
+    w.PutAccount(NewAccount("admin", kHub, kHub));
+    for (const char* d : {"d1", "d2"}) {
+      w.PutOrg(NewOrg(d, kHub, v1::DISTRICT_FEDERATION, 2, d));
+      w.PutAccount(NewAccount(absl::StrCat(d, "admin"), d, kHub));
+    }
+    Commit(kHub, w);
+    for (auto& [child, link] : links_) Reconnect(child);
+  }
+
+  // Organisations hosted at `node` that its store holds.
+  std::vector<v1::Org> Hosted(const std::string& node, bool grassroots_only) {
+    std::vector<v1::Org> out;
+    Store& s = *nodes_.at(node).store;
+    std::vector<std::string> pending = {node};
+    while (!pending.empty()) {
+      auto org = s.GetOrg(pending.back());
+      pending.pop_back();
+      if (!org.ok()) continue;
+      if (org->host_node() == node &&
+          (!grassroots_only || org->kind() == v1::INDEPENDENT_GRASSROOTS)) {
+        out.push_back(*org);
+      }
+      auto children = s.ListChildren(org->id(), "", 1000);
+      if (!children.ok()) continue;
+      for (const auto& c : *children) pending.push_back(c.id());
+    }
+    return out;
+  }
+
+  void Workload() {
+    const std::string node = RandomNodeId();
+    Store& s = *nodes_.at(node).store;
+    if (!s.GetOrg(node).ok()) return;  // Registration not here yet.
+    int op = rng_() % 100;
+    for (const auto& child_node : nodes_.at(node).children) {
+      if (!s.GetOrg(child_node).ok() && rng_() % 3 == 0) op = 0;
+    }
+    WriteSet w;
+    if (op < 12) {
+      // Register a child: a tier-3 node under a district (once), or a
+      // grassroots union hosted here.
+      auto own = s.GetOrg(node);
+      const int tier = own->tier() + 1;
+      if (tier > 4) return;
+      for (const auto& child_node : nodes_.at(node).children) {
+        if (!s.GetOrg(child_node).ok() && tier == 3) {
+          w.PutOrg(
+              NewOrg(child_node, node, v1::TOWNSHIP_FEDERATION, 3, child_node));
+          w.PutAccount(
+              NewAccount(absl::StrCat(child_node, "admin"), child_node, node));
+          Commit(node, w);
+          return;
+        }
+      }
+      const std::string id = absl::StrCat(node, ".g", ++org_counter_);
+      w.PutOrg(NewOrg(id, node, v1::INDEPENDENT_GRASSROOTS, tier, node));
+      w.PutAccount(NewAccount(absl::StrCat("u", org_counter_), id, node));
+      Commit(node, w);
+      return;
+    }
+    std::vector<v1::Org> leaves = Hosted(node, true);
+    if (op < 60) {
+      if (leaves.empty()) return;
+      const v1::Org& org = leaves[rng_() % leaves.size()];
+      v1::Member m = gen_.Member(org.id());
+      m.set_id(absl::StrCat(node, "-m", ++member_counter_));
+      m.set_id_number(
+          UniqueIdNumber((seed_ % 1000) * 10'000 + member_counter_));
+      m.set_status(v1::MEMBER_ACTIVE);
+      w.PutMember(m);
+      hosted_members_[node].push_back(m.id());
+      ++members_written_;
+      Commit(node, w);
+      return;
+    }
+    if (op < 85) {
+      auto& ids = hosted_members_[node];
+      if (ids.empty()) return;
+      auto m = s.GetMember(ids[rng_() % ids.size()]);
+      ASSERT_TRUE(m.ok()) << m.status();
+      if (op < 70) {
+        m->set_workplace(absl::StrCat("单位", rng_() % 1000));
+      } else if (op < 78 && leaves.size() > 1) {
+        m->set_org_id(leaves[rng_() % leaves.size()].id());
+      } else {
+        m->set_status(m->status() == v1::MEMBER_ACTIVE ? v1::MEMBER_REMOVED
+                                                       : v1::MEMBER_ACTIVE);
+      }
+      w.PutMember(*m);
+      Commit(node, w);
+      return;
+    }
+    if (op < 93) {
+      std::vector<v1::Org> hosted = Hosted(node, false);
+      if (hosted.empty()) return;
+      v1::Org org = hosted[rng_() % hosted.size()];
+      v1::Org p = gen_.GrassrootsProfile();
+      org.set_credit_code(p.credit_code());
+      org.set_address(absl::StrCat("地址", rng_() % 1000));
+      w.PutOrgProfile(org);
+      Commit(node, w);
+      return;
+    }
+    // Accounts: the holder changes a password, or an ancestor resets it.
+    auto accounts = s.ListAccounts(node);
+    if (!accounts.ok() || accounts->empty()) return;
+    v1::Account a = accounts->front();
+    a.set_credential_epoch(a.credential_epoch() + 1);
+    a.set_state(v1::CREDENTIAL_ACTIVE);
+    a.set_credential_author_org(node);
+    a.set_password_hash(absl::StrCat("scrypt$", rng_()));
+    w.PutAccount(a);
+    Commit(node, w);
+    const std::string parent = nodes_.at(node).parent;
+    if (!parent.empty() && rng_() % 2 == 0) {
+      auto theirs = nodes_.at(parent).store->GetAccount(a.username());
+      if (!theirs.ok()) return;
+      v1::Account reset = *theirs;
+      reset.set_credential_epoch(reset.credential_epoch() + 1);
+      reset.set_state(v1::CREDENTIAL_RESET);
+      reset.set_credential_author_org(parent);
+      WriteSet r;
+      r.PutAccount(reset);
+      Commit(parent, r);
+    }
+  }
+
+  const uint64_t seed_;
+  std::mt19937_64 rng_;
+  SynthGenerator gen_;
+  const Faults faults_;
+  std::unique_ptr<rocksdb::Env> env_;
+  FakeClock clock_;
+  std::map<std::string, Node> nodes_;
+  std::map<std::string, Link> links_;  // By child id.
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  uint64_t order_ = 0;
+  int64_t last_tick_ = 0;
+  int64_t messages_in_flight_ = 0;
+  bool healing_ = false;
+  const bool trace_ = std::getenv("UNIONSYNC_SIM_TRACE") != nullptr;
+  int64_t healed_at_ = 0;
+  std::map<std::string, std::string> model_;
+  std::map<std::string, std::vector<std::string>> hosted_members_;
+  uint64_t org_counter_ = 0;
+  uint64_t member_counter_ = 0;
+  uint64_t members_written_ = 0;
+  uint64_t breaks_ = 0;
+  uint64_t restarts_ = 0;
+};
+
+uint64_t EnvOr(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+std::string RunSeed(uint64_t seed, Faults faults, int steps) {
+  Sim sim(seed, faults);
+  sim.Run(steps);
+  if (::testing::Test::HasFatalFailure()) return "fatal failure";
+  std::string problems = sim.Check();
+  if (!problems.empty()) {
+    return absl::StrCat("seed ", seed, " (", sim.members_written(),
+                        " members, ", sim.link_breaks(), " link breaks, ",
+                        sim.restarts(), " restarts):\n", problems,
+                        "replay: UNIONSYNC_SIM_SEED=", seed,
+                        " tests/repl/repl_sim_test --gtest_filter='*One*'");
+  }
+  return "";
+}
+
+TEST(ReplicationSimTest, OneSeed) {
+  const uint64_t seed = EnvOr("UNIONSYNC_SIM_SEED", 1);
+  Sim sim(seed, Faults());
+  sim.Run(EnvOr("UNIONSYNC_SIM_STEPS", 200));
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(sim.Check(), "");
+  // The run must have exercised something worth checking.
+  EXPECT_GT(sim.members_written(), 20u);
+  EXPECT_GT(sim.link_breaks(), 0u);
+  ::testing::Test::RecordProperty("members", sim.members_written());
+  std::printf(
+      "seed %llu: %llu members written, %llu link breaks, %llu restarts, "
+      "hub holds %lld members\n",
+      static_cast<unsigned long long>(seed),
+      static_cast<unsigned long long>(sim.members_written()),
+      static_cast<unsigned long long>(sim.link_breaks()),
+      static_cast<unsigned long long>(sim.restarts()),
+      static_cast<long long>(sim.hub_members()));
+}
+
+// A node whose disk is lost comes back empty with a new incarnation; its
+// parent restores its subtree from the copy it holds (digest comparison,
+// narrowing, repair snapshots), and nothing is lost anywhere.
+TEST(ReplicationSimTest, WipedStoreIsRestoredFromItsParent) {
+  for (uint64_t seed : {11, 12, 13}) {
+    SCOPED_TRACE(seed);
+    Sim sim(seed, Faults{0, 0, 0, 0});
+    sim.Bootstrap();
+    sim.Work(250);
+    sim.Heal();
+    ASSERT_EQ(sim.Check(), "");
+    const int64_t before = sim.Members("d1", "t1");
+    ASSERT_GT(before, 0);
+    sim.Wipe("t1");
+    EXPECT_EQ(sim.Members("t1", "t1"), 0);
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+    EXPECT_EQ(sim.Members("t1", "t1"), before);
+    // And it keeps working afterwards.
+    sim.Work(100);
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+  }
+}
+
+// A node restored from an old backup would reuse sequence numbers its parent
+// already applied; the parent detects it at the handshake, the node starts a
+// new incarnation, gets the newer versions back by repair, and new writes flow.
+TEST(ReplicationSimTest, StoreRestoredFromOldBackupStartsNewIncarnation) {
+  for (uint64_t seed : {21, 22, 23}) {
+    SCOPED_TRACE(seed);
+    Sim sim(seed, Faults{0, 0, 0, 0});
+    sim.Bootstrap();
+    sim.Work(150);
+    sim.Heal();
+    ASSERT_EQ(sim.Check(), "");
+    sim.Backup("t1");
+    sim.Work(200);
+    sim.Heal();
+    ASSERT_EQ(sim.Check(), "");
+    const int64_t latest = sim.Members("d1", "t1");
+    sim.Restore("t1");
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+    EXPECT_EQ(sim.Members("t1", "t1"), latest);
+    sim.Work(100);
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+  }
+}
+
+TEST(ReplicationSimTest, NoFaultsConverges) {
+  Faults none{0, 0, 0, 0};
+  EXPECT_EQ(RunSeed(7, none, 300), "");
+}
+
+// Shards of seeds, so ctest runs them in parallel.
+class ReplicationSimShard : public ::testing::TestWithParam<int> {};
+
+TEST_P(ReplicationSimShard, SeedsHoldInvariants) {
+  const uint64_t per_shard = EnvOr("UNIONSYNC_SIM_SEEDS", 125);
+  for (uint64_t i = 0; i < per_shard; ++i) {
+    const uint64_t seed = 1000 + GetParam() * 100'000 + i;
+    std::string r = RunSeed(seed, Faults(), 200);
+    ASSERT_EQ(r, "");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, ReplicationSimShard, ::testing::Range(0, 8));
+
+}  // namespace
+}  // namespace unionsync
