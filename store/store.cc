@@ -823,12 +823,18 @@ class Store::CommitContext {
     orgs_[id] = found;
     return found;
   }
+  // Cached, misses included: a new member is looked up by the scope check and
+  // again when staged.
   absl::StatusOr<std::optional<v1::Member>> Member(const std::string& id) {
     if (auto it = members_.find(id); it != members_.end()) return it->second;
     auto r = store_->GetMember(id);
-    if (absl::IsNotFound(r.status())) return std::optional<v1::Member>();
-    RETURN_IF_ERROR(r.status());
-    return std::optional<v1::Member>(*std::move(r));
+    std::optional<v1::Member> found;
+    if (!absl::IsNotFound(r.status())) {
+      RETURN_IF_ERROR(r.status());
+      found = *std::move(r);
+    }
+    members_[id] = found;
+    return found;
   }
   absl::StatusOr<std::optional<v1::Account>> Account(const std::string& name) {
     if (auto it = accounts_.find(name); it != accounts_.end()) {
