@@ -1,98 +1,10 @@
 // unionsync-node: serves one organisation's subtree. Flags only; the work is in
-// NodeServer.
+// NodeServer (node/node_server.h), the flags in node/serve_flags.cc.
 #include <iostream>
-#include <optional>
 
-#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "node/node_server.h"
-
-ABSL_FLAG(std::string, node_id, "",
-          "This node's id: the id of the organisation it runs for (the "
-          "organisation named in --tls_cert).");
-ABSL_FLAG(std::string, data_dir, "", "Directory of the node's RocksDB store.");
-ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
-          "Address of the Admin API (port 0: any).");
-ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound Admin API port is written here once serving.");
-ABSL_FLAG(std::string, repl_listen, "",
-          "Replication port for child nodes, mutual TLS (port 0: any; empty: "
-          "no child nodes).");
-ABSL_FLAG(std::string, repl_port_file, "",
-          "If set, the bound replication port is written here once serving.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM file of the CA that node certificates chain to.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM file of this node's certificate (CN = --node_id).");
-ABSL_FLAG(std::string, tls_key, "", "PEM file of this node's private key.");
-ABSL_FLAG(std::string, parent_address, "",
-          "host:port of the parent node's replication port (empty: no "
-          "parent). A node with an empty store waits there for its "
-          "registration.");
-ABSL_FLAG(std::string, parent_id, "",
-          "Organisation id of the parent node (its certificate must name it).");
-ABSL_FLAG(
-    std::string, bootstrap_name, "",
-    "First start of a root node: create its organisation with this name.");
-ABSL_FLAG(std::string, bootstrap_kind, "city_federation",
-          "Kind of the bootstrapped organisation.");
-ABSL_FLAG(int, bootstrap_tier, 1, "Tier of the bootstrapped organisation.");
-ABSL_FLAG(std::string, bootstrap_region, "",
-          "Region code of the bootstrapped organisation.");
-ABSL_FLAG(std::string, bootstrap_admin, "admin",
-          "Username of its first data administrator.");
-ABSL_FLAG(int, scrypt_log2_n, 15,
-          "scrypt cost: log2(N). 15 (32 MiB, ~80 ms) in production; lower only "
-          "for demos.");
-
-namespace {
-
-int Run() {
-  using namespace unionsync;
-  ServeOptions serve;
-  serve.program = "unionsync-node";
-  NodeOptions& options = serve.node;
-  options.node_id = absl::GetFlag(FLAGS_node_id);
-  options.data_dir = absl::GetFlag(FLAGS_data_dir);
-  options.listen = absl::GetFlag(FLAGS_listen);
-  options.repl_listen = absl::GetFlag(FLAGS_repl_listen);
-  options.tls.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
-  options.tls.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
-  options.tls.key_pem_path = absl::GetFlag(FLAGS_tls_key);
-  options.parent_address = absl::GetFlag(FLAGS_parent_address);
-  options.parent_id = absl::GetFlag(FLAGS_parent_id);
-  serve.port_file = absl::GetFlag(FLAGS_port_file);
-  serve.repl_port_file = absl::GetFlag(FLAGS_repl_port_file);
-  const int log_n = absl::GetFlag(FLAGS_scrypt_log2_n);
-  if (log_n < 10 || log_n > 20) {
-    std::cerr << "error: --scrypt_log2_n must be between 10 and 20\n";
-    return 2;
-  }
-  options.admin.scrypt.n = uint64_t{1} << log_n;
-  if (options.node_id.empty() || options.data_dir.empty()) {
-    std::cerr << "error: --node_id and --data_dir are required\n";
-    return 2;
-  }
-  if (const std::string name = absl::GetFlag(FLAGS_bootstrap_name);
-      !name.empty()) {
-    if (!options.parent_address.empty()) {
-      std::cerr << "error: a node with a parent receives its registration "
-                   "from the parent: drop --bootstrap_name\n";
-      return 2;
-    }
-    BootstrapOptions b;
-    b.name = name;
-    b.kind = absl::GetFlag(FLAGS_bootstrap_kind);
-    b.tier = absl::GetFlag(FLAGS_bootstrap_tier);
-    b.region = absl::GetFlag(FLAGS_bootstrap_region);
-    b.admin = absl::GetFlag(FLAGS_bootstrap_admin);
-    serve.bootstrap = b;
-  }
-  return ServeUntilSignal(serve);
-}
-
-}  // namespace
+#include "node/serve_flags.h"
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -101,5 +13,12 @@ int main(int argc, char** argv) {
       "[--parent_address=HOST:PORT --parent_id=ID] "
       "[--tls_ca=PEM --tls_cert=PEM --tls_key=PEM]");
   absl::ParseCommandLine(argc, argv);
-  return Run();
+  auto options =
+      unionsync::ServeOptionsFromFlags("unionsync-node",
+                                       /*require_replication=*/false);
+  if (!options.ok()) {
+    std::cerr << "error: " << options.status().message() << "\n";
+    return 2;
+  }
+  return unionsync::ServeUntilSignal(*options);
 }

@@ -1,0 +1,96 @@
+#include "node/serve_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+
+ABSL_FLAG(std::string, node_id, "",
+          "Id of the organisation this process runs for (the organisation "
+          "named in --tls_cert).");
+ABSL_FLAG(std::string, data_dir, "", "Directory of the RocksDB store.");
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
+          "Address of the Admin API (port 0: any).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound Admin API port is written here once serving.");
+ABSL_FLAG(std::string, repl_listen, "",
+          "Replication port for child nodes, mutual TLS (port 0: any; empty: "
+          "no child nodes).");
+ABSL_FLAG(std::string, repl_port_file, "",
+          "If set, the bound replication port is written here once serving.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM file of the CA that node certificates chain to.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM file of this process's certificate (CN = --node_id).");
+ABSL_FLAG(std::string, tls_key, "", "PEM file of the matching private key.");
+ABSL_FLAG(std::string, parent_address, "",
+          "host:port of the parent's replication port (empty: no parent). A "
+          "node with an empty store waits there for its registration.");
+ABSL_FLAG(std::string, parent_id, "",
+          "Organisation id of the parent (its certificate must name it).");
+ABSL_FLAG(std::string, bootstrap_name, "",
+          "First start of a root (no parent): create its organisation with "
+          "this name.");
+ABSL_FLAG(std::string, bootstrap_kind, "city_federation",
+          "Kind of the bootstrapped organisation.");
+ABSL_FLAG(int, bootstrap_tier, 1, "Tier of the bootstrapped organisation.");
+ABSL_FLAG(std::string, bootstrap_region, "",
+          "Region code of the bootstrapped organisation.");
+ABSL_FLAG(std::string, bootstrap_admin, "admin",
+          "Username of its first data administrator.");
+ABSL_FLAG(int, scrypt_log2_n, 15,
+          "scrypt cost: log2(N). 15 (32 MiB, ~110 ms) in production; lower "
+          "only for demos and tests.");
+
+namespace unionsync {
+
+absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
+                                                   bool require_replication) {
+  ServeOptions serve;
+  serve.program = program;
+  NodeOptions& options = serve.node;
+  options.node_id = absl::GetFlag(FLAGS_node_id);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.repl_listen = absl::GetFlag(FLAGS_repl_listen);
+  options.tls.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
+  options.tls.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_pem_path = absl::GetFlag(FLAGS_tls_key);
+  options.parent_address = absl::GetFlag(FLAGS_parent_address);
+  options.parent_id = absl::GetFlag(FLAGS_parent_id);
+  serve.port_file = absl::GetFlag(FLAGS_port_file);
+  serve.repl_port_file = absl::GetFlag(FLAGS_repl_port_file);
+  const int log_n = absl::GetFlag(FLAGS_scrypt_log2_n);
+  if (log_n < 10 || log_n > 20) {
+    return absl::InvalidArgumentError(
+        "--scrypt_log2_n must be between 10 and 20");
+  }
+  options.admin.scrypt.n = uint64_t{1} << log_n;
+  if (options.node_id.empty() || options.data_dir.empty()) {
+    return absl::InvalidArgumentError("--node_id and --data_dir are required");
+  }
+  if (require_replication &&
+      (options.repl_listen.empty() || options.tls.ca_pem_path.empty() ||
+       options.tls.cert_pem_path.empty() || options.tls.key_pem_path.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        program,
+        " receives from its child nodes: --repl_listen, --tls_ca, --tls_cert "
+        "and --tls_key are required"));
+  }
+  if (const std::string name = absl::GetFlag(FLAGS_bootstrap_name);
+      !name.empty()) {
+    if (!options.parent_address.empty()) {
+      return absl::InvalidArgumentError(
+          "a process with a parent receives its registration from the parent: "
+          "drop --bootstrap_name");
+    }
+    BootstrapOptions b;
+    b.name = name;
+    b.kind = absl::GetFlag(FLAGS_bootstrap_kind);
+    b.tier = absl::GetFlag(FLAGS_bootstrap_tier);
+    b.region = absl::GetFlag(FLAGS_bootstrap_region);
+    b.admin = absl::GetFlag(FLAGS_bootstrap_admin);
+    serve.bootstrap = b;
+  }
+  return serve;
+}
+
+}  // namespace unionsync

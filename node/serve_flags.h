@@ -1,0 +1,20 @@
+// Command-line flags shared by unionsync-node and unionsync-hub, turned into
+// ServeOptions. Keeps both mains a few lines long.
+#ifndef UNIONSYNC_NODE_SERVE_FLAGS_H_
+#define UNIONSYNC_NODE_SERVE_FLAGS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "node/node_server.h"
+
+namespace unionsync {
+
+// Reads the parsed flags. INVALID_ARGUMENT names the flag at fault.
+// `require_replication`: the process must accept child nodes (the hub).
+absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
+                                                   bool require_replication);
+
+}  // namespace unionsync
+
+#endif  // UNIONSYNC_NODE_SERVE_FLAGS_H_
