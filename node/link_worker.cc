@@ -290,6 +290,9 @@ void LinkWorker::Handle(LinkEvent& event, int64_t now_ms) {
     case LinkEvent::Kind::kWriteDone:
       stream.writing = false;
       if (!event.ok) {
+        // Nothing more can be written: drop what waits, so a stream already
+        // flushing its close finishes now instead of after the flush timeout.
+        stream.out.clear();
         BeginClose(stream, absl::UnavailableError("write failed"),
                    /*flush=*/false);
         return;
@@ -470,7 +473,7 @@ void LinkWorker::Pump(Stream& stream, int64_t now_ms) {
     repl::Ready ready = core->TakeReady(now_ms);
     if (ready.apply.has_value()) {
       // Persist, then report, before the core sees any other input.
-      core->Applied(ApplyToStore(*store_, *ready.apply), now_ms);
+      core->Applied(ApplyToStore(*store_, std::move(*ready.apply)), now_ms);
     }
     for (v1::LinkMessage& m : ready.send) Enqueue(stream, std::move(m));
     if (ready.new_incarnation) {

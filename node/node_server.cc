@@ -118,7 +118,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   node->clock_ = clock;
   node->admin_ =
       std::make_unique<Admin>(node->store_.get(), clock, options.admin);
-  node->admin_->SetReplicationControl(node.get());
   node->admin_service_ = NewAdminService(node->admin_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -136,7 +135,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         absl::StrCat("cannot listen on ", options.listen));
   }
 
-  if (options.repl_listen.empty() && node->uplink_ == nullptr) return node;
+  if (options.repl_listen.empty() && node->uplink_ == nullptr) {
+    node->admin_->SetReplicationControl(node.get());
+    return node;
+  }
 
   LinkWorkerOptions worker_options;
   worker_options.node_id = options.node_id;
@@ -154,6 +156,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
     repl.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     repl.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // And ping them too, so a child that vanished (power loss, a dropped NAT
+    // mapping) does not leave a half-open stream looking alive here.
+    repl.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+    repl.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
     repl.SetMaxReceiveMessageSize(kMaxReplicationMessageBytes);
     repl.RegisterService(node->repl_service_.get());
     node->repl_server_ = repl.BuildAndStart();
@@ -163,6 +169,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     }
   }
   node->worker_->Start();
+  // Only now may Admin calls reach the replication members (the Admin server
+  // is already serving on other threads).
+  node->admin_->SetReplicationControl(node.get());
   return node;
 }
 
@@ -228,11 +237,11 @@ void NodeServer::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
-  const auto deadline =
-      std::chrono::system_clock::now() + std::chrono::seconds(5);
   // Replication first: the worker finishes every stream (new ones finish
   // themselves), so the replication server has nothing left to wait for.
   if (worker_ != nullptr) worker_->Stop();
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (repl_server_ != nullptr) repl_server_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown(deadline);
 }

@@ -159,12 +159,15 @@ void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
         cursor->peer_incarnation == hello.incarnation() ? cursor->pos : 0;
     if (hello.peer_incarnation() == my_incarnation) {
       if (hello.applied_peer_pos() >= log_end) {
-        new_incarnation_ = true;
+        // Either this store was restored from an old copy or the child is
+        // lying. A child alone may not make its parent rotate its
+        // incarnation (that would resend everything everywhere): refuse the
+        // session and leave the decision to an operator.
         return Fail(absl::FailedPreconditionError(absl::StrCat(
-            "child ", peer_, " applied this node's log up to ",
+            "child ", peer_, " claims to have applied this node's log up to ",
             hello.applied_peer_pos(), " but the log ends at ", log_end - 1,
-            ": this store was restored from an old copy; starting a new "
-            "incarnation")));
+            ": if this store was restored from an old copy, an operator must "
+            "start a new incarnation")));
       }
       next_read_ = hello.applied_peer_pos() + 1;
     } else {
