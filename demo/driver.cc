@@ -1,14 +1,17 @@
 #include "demo/driver.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -70,43 +73,44 @@ std::string Describe(const v1::Org& org) {
   return absl::StrCat(org.id(), " (", org.name(), ")");
 }
 
-// A logged-in data administrator.
+// A logged-in data administrator, and where: the Admin API of the node that
+// hosts its organisation.
 struct Actor {
   std::string username;
+  std::string password;  // Current; empty when not known.
   std::string token;
+  std::string target;  // host:port.
+  std::string node;    // That node's id.
   v1::Org org;
 };
 
-// The typed Admin API client: deadlines, bearer metadata, RPC counting and
-// error messages that name the step.
+// The typed Admin API client: one channel per node, deadlines, bearer
+// metadata, RPC counting and error messages that name the step.
 class Api {
  public:
-  Api(const DemoOptions& options, int64_t* rpcs)
-      : target_(options.target),
-        deadline_(options.rpc_deadline),
-        rpcs_(rpcs),
-        stub_(v1::AdminService::NewStub(grpc::CreateChannel(
-            options.target, grpc::InsecureChannelCredentials()))) {}
+  Api(absl::Duration deadline, int64_t* rpcs)
+      : deadline_(deadline), rpcs_(rpcs) {}
 
   template <typename Req, typename Resp>
   using Method = grpc::Status (v1::AdminService::Stub::*)(grpc::ClientContext*,
                                                           const Req&, Resp*);
 
-  // Issues one RPC. On failure the status keeps the RPC's code and its message
-  // reads "<step>: <server message>".
+  // Issues one RPC to the node at `target`. On failure the status keeps the
+  // RPC's code and its message reads "<step>: <server message>".
   template <typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Method<Req, Resp> method, const std::string& token,
-                            const Req& req, absl::string_view step) {
+  absl::StatusOr<Resp> Call(const std::string& target, Method<Req, Resp> method,
+                            const std::string& token, const Req& req,
+                            absl::string_view step) {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
     if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     ++*rpcs_;
     Resp resp;
-    const grpc::Status s = (stub_.get()->*method)(&ctx, req, &resp);
+    const grpc::Status s = (StubFor(target)->*method)(&ctx, req, &resp);
     if (s.ok()) return resp;
     std::string message = absl::StrCat(step, ": ", s.error_message());
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      absl::StrAppend(&message, " (is unionsync-node serving on ", target_,
+      absl::StrAppend(&message, " (is unionsync-node serving on ", target,
                       "?)");
     } else if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       absl::StrAppend(&message, " (no answer within ",
@@ -115,12 +119,46 @@ class Api {
     return absl::Status(static_cast<absl::StatusCode>(s.error_code()), message);
   }
 
+  // Calls as `actor`, at its node.
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(const Actor& actor, Method<Req, Resp> method,
+                            const Req& req, absl::string_view step) {
+    return Call(actor.target, method, actor.token, req, step);
+  }
+
  private:
-  const std::string target_;
+  v1::AdminService::Stub* StubFor(const std::string& target) {
+    std::unique_ptr<v1::AdminService::Stub>& stub = stubs_[target];
+    if (stub == nullptr) {
+      stub = v1::AdminService::NewStub(
+          grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    }
+    return stub.get();
+  }
+
   const absl::Duration deadline_;
   int64_t* const rpcs_;
-  std::unique_ptr<v1::AdminService::Stub> stub_;
+  std::map<std::string, std::unique_ptr<v1::AdminService::Stub>> stubs_;
 };
+
+// What a parent registers.
+struct ChildSpec {
+  std::string id;  // Empty: the node generates one.
+  std::string name;
+  v1::OrgKind kind = v1::ORG_KIND_UNSPECIFIED;
+  std::string region;
+  std::string system;
+  std::string username;
+};
+
+std::string TownshipId(absl::string_view district_id, int index) {
+  return absl::StrCat(district_id, ".", index + 1);
+}
+
+std::string DigestHex(const std::string& digest, size_t bytes) {
+  return absl::BytesToHexString(
+      absl::string_view(digest).substr(0, std::min(bytes, digest.size())));
+}
 
 using Stub = v1::AdminService::Stub;
 
@@ -128,7 +166,7 @@ class Driver {
  public:
   explicit Driver(const DemoOptions& options)
       : options_(options),
-        api_(options, &report_.rpcs),
+        api_(options.rpc_deadline, &report_.rpcs),
         plan_(options.seed ^ 0x9e3779b97f4a7c15ull),
         profiles_(options.seed),
         members_(options.seed + 1) {}
@@ -136,23 +174,41 @@ class Driver {
   absl::StatusOr<DemoReport> Run();
 
  private:
-  absl::StatusOr<Actor> Login(const std::string& username,
+  bool RunsNode(const std::string& org_id) const {
+    return options_.nodes.count(org_id) > 0;
+  }
+  absl::StatusOr<Actor> Login(const std::string& target,
+                              const std::string& username,
                               const std::string& password,
                               absl::string_view who);
-  absl::Status ChangePassword(const Actor& actor, const std::string& old_pw,
-                              const std::string& new_pw);
+  // Login at the organisation's own node, retried until its registration and
+  // administrator account have arrived there by replication.
+  absl::StatusOr<Actor> LoginWhenReplicated(const std::string& node_id,
+                                            const std::string& username,
+                                            const std::string& password,
+                                            absl::string_view who);
+  absl::Status ChangePassword(Actor& actor, const std::string& new_pw);
   absl::Status Logout(const Actor& actor);
-  // Logs in with the initial password, changes it and, unless `fate` says
-  // otherwise, completes the profile. `region` places the address (null for
-  // city-wide organisations).
-  absl::StatusOr<Actor> Activate(const v1::CreateChildOrgResponse& created,
+  // Logs in with the initial password where the organisation is hosted (for
+  // one that runs its own node: there, once replicated), changes it and,
+  // unless `fate` says otherwise, completes the profile. `region` places the
+  // address (null for city-wide organisations).
+  absl::StatusOr<Actor> Activate(const Actor& parent,
+                                 const v1::CreateChildOrgResponse& created,
                                  const ChangshaRegion* region, Fate fate);
   absl::Status CompleteProfile(Actor& actor, const ChangshaRegion* region,
                                Fate fate);
-  absl::StatusOr<v1::CreateChildOrgResponse> CreateChild(
-      const Actor& parent, const std::string& name, v1::OrgKind kind,
-      const std::string& region, const std::string& system,
-      const std::string& username);
+  // Registers a child of `parent`'s organisation, at the parent's node; one
+  // that runs its own node gets host_node = its id.
+  absl::StatusOr<v1::CreateChildOrgResponse> CreateChild(const Actor& parent,
+                                                         const ChildSpec& spec);
+  ChildSpec DistrictSpec(const ChangshaRegion& region) const;
+  ChildSpec TownshipSpec(const ChangshaRegion& region,
+                         const std::string& district_id, int index) const;
+  // Registers and activates, before everything else and tier by tier, the
+  // organisations that run their own node (and the districts above such
+  // townships), so that their nodes receive their registrations early.
+  absl::Status PrepareNodes(const Actor& city);
   // Registers the grassroots unions under `parent` and runs each one's life:
   // activation, profile, members.
   absl::Status Grassroots(const Actor& parent, const ChangshaRegion* region,
@@ -160,9 +216,18 @@ class Driver {
   absl::Status AddMembers(const Actor& actor);
   absl::Status District(const Actor& city, const ChangshaRegion& region);
   absl::Status Industry(const Actor& city, const IndustrySystem& system);
+  absl::StatusOr<SummaryRow> Summary(const Actor& reader,
+                                     const std::string& org_id);
+  // Multi-node runs: waits until every node's subtree reads the same at its
+  // parent node and the hub's totals are what was entered; fills
+  // report_.nodes.
+  absl::Status AwaitReplication(const std::string& city_password);
   absl::Status Summaries(const std::string& password);
   void Progress(const std::string& unit, int64_t orgs_before,
                 int64_t members_before);
+  void Say(const std::string& line) const {
+    if (options_.progress) options_.progress(line);
+  }
 
   const DemoOptions& options_;
   DemoReport report_;
@@ -174,9 +239,18 @@ class Driver {
   size_t next_fate_ = 0;
   int units_done_ = 0;
   int units_total_ = 0;
+  std::string hub_id_;
+  // Organisations activated by PrepareNodes, by id.
+  std::map<std::string, Actor> prepared_;
+  // Organisations that run their own node: their administrator (with the
+  // current password; the session is not used after the build) and the id of
+  // their parent node.
+  std::map<std::string, Actor> node_admins_;
+  std::map<std::string, std::string> parent_node_;
 };
 
-absl::StatusOr<Actor> Driver::Login(const std::string& username,
+absl::StatusOr<Actor> Driver::Login(const std::string& target,
+                                    const std::string& username,
                                     const std::string& password,
                                     absl::string_view who) {
   v1::LoginRequest req;
@@ -184,31 +258,66 @@ absl::StatusOr<Actor> Driver::Login(const std::string& username,
   req.set_password(password);
   ASSIGN_OR_RETURN(
       v1::LoginResponse resp,
-      api_.Call(&Stub::Login, "", req,
+      api_.Call(target, &Stub::Login, "", req,
                 absl::StrCat("Login as '", username, "' for ", who)));
   Actor actor;
   actor.username = username;
+  actor.password = password;
   actor.token = resp.token();
+  actor.target = target;
   actor.org.set_id(resp.org_id());
   return actor;
 }
 
-absl::Status Driver::ChangePassword(const Actor& actor,
-                                    const std::string& old_pw,
-                                    const std::string& new_pw) {
+absl::StatusOr<Actor> Driver::LoginWhenReplicated(const std::string& node_id,
+                                                  const std::string& username,
+                                                  const std::string& password,
+                                                  absl::string_view who) {
+  const std::string& target = options_.nodes.at(node_id);
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + options_.replication_deadline;
+  while (true) {
+    auto actor = Login(target, username, password, who);
+    if (actor.ok()) {
+      actor->node = node_id;
+      Say(absl::StrFormat(
+          "节点 %s：上级下发的注册与管理员账号已到达，%.1f 秒后登录成功",
+          node_id, absl::ToDoubleSeconds(absl::Now() - start)));
+      return actor;
+    }
+    // Unknown account (not replicated yet) or node not serving yet: retry.
+    const bool retry = absl::IsUnauthenticated(actor.status()) ||
+                       absl::IsUnavailable(actor.status());
+    if (!retry) return actor.status();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "node ", node_id, " at ", target,
+          " did not receive its registration within ",
+          absl::FormatDuration(options_.replication_deadline),
+          " (last attempt: ", actor.status().message(),
+          "); is unionsync-node --node_id=", node_id,
+          " running with --parent_address set to its parent node's "
+          "replication port and certificates from the same CA?"));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::Status Driver::ChangePassword(Actor& actor, const std::string& new_pw) {
   v1::ChangePasswordRequest req;
-  req.set_old_password(old_pw);
+  req.set_old_password(actor.password);
   req.set_new_password(new_pw);
-  return api_
-      .Call(&Stub::ChangePassword, actor.token, req,
-            absl::StrCat("ChangePassword of '", actor.username, "' for ",
-                         Describe(actor.org)))
-      .status();
+  RETURN_IF_ERROR(api_.Call(actor, &Stub::ChangePassword, req,
+                            absl::StrCat("ChangePassword of '", actor.username,
+                                         "' for ", Describe(actor.org)))
+                      .status());
+  actor.password = new_pw;
+  return absl::OkStatus();
 }
 
 absl::Status Driver::Logout(const Actor& actor) {
   return api_
-      .Call(&Stub::Logout, actor.token, v1::LogoutRequest(),
+      .Call(actor, &Stub::Logout, v1::LogoutRequest(),
             absl::StrCat("Logout of '", actor.username, "' for ",
                          Describe(actor.org)))
       .status();
@@ -243,7 +352,7 @@ absl::Status Driver::CompleteProfile(Actor& actor, const ChangshaRegion* region,
   *req.mutable_profile() = std::move(profile);
   ASSIGN_OR_RETURN(
       v1::UpdateOrgProfileResponse resp,
-      api_.Call(&Stub::UpdateOrgProfile, actor.token, req,
+      api_.Call(actor, &Stub::UpdateOrgProfile, req,
                 absl::StrCat("UpdateOrgProfile of ", Describe(actor.org),
                              " as '", actor.username, "'")));
   const bool complete = resp.org().profile_completeness() == 100;
@@ -259,35 +368,48 @@ absl::Status Driver::CompleteProfile(Actor& actor, const ChangshaRegion* region,
 }
 
 absl::StatusOr<Actor> Driver::Activate(
-    const v1::CreateChildOrgResponse& created, const ChangshaRegion* region,
-    Fate fate) {
-  ASSIGN_OR_RETURN(Actor actor,
-                   Login(created.admin_username(), created.initial_password(),
-                         Describe(created.org())));
+    const Actor& parent, const v1::CreateChildOrgResponse& created,
+    const ChangshaRegion* region, Fate fate) {
+  const std::string& id = created.org().id();
+  Actor actor;
+  if (RunsNode(id)) {
+    ASSIGN_OR_RETURN(actor, LoginWhenReplicated(id, created.admin_username(),
+                                                created.initial_password(),
+                                                Describe(created.org())));
+    parent_node_[id] = parent.node;
+  } else {
+    ASSIGN_OR_RETURN(
+        actor, Login(parent.target, created.admin_username(),
+                     created.initial_password(), Describe(created.org())));
+    actor.node = parent.node;
+  }
   actor.org = created.org();
   ASSIGN_OR_RETURN(std::string password, GenerateInitialPassword());
-  RETURN_IF_ERROR(ChangePassword(actor, created.initial_password(), password));
+  RETURN_IF_ERROR(ChangePassword(actor, password));
   RETURN_IF_ERROR(CompleteProfile(actor, region, fate));
+  if (RunsNode(id)) node_admins_[id] = actor;
   return actor;
 }
 
 absl::StatusOr<v1::CreateChildOrgResponse> Driver::CreateChild(
-    const Actor& parent, const std::string& name, v1::OrgKind kind,
-    const std::string& region, const std::string& system,
-    const std::string& username) {
+    const Actor& parent, const ChildSpec& spec) {
   v1::CreateChildOrgRequest req;
   req.set_parent_id(parent.org.id());
-  req.mutable_org()->set_name(name);
-  req.mutable_org()->set_kind(kind);
-  req.mutable_org()->set_region(region);
-  req.mutable_org()->set_system(system);
-  req.set_admin_username(username);
+  req.mutable_org()->set_id(spec.id);
+  req.mutable_org()->set_name(spec.name);
+  req.mutable_org()->set_kind(spec.kind);
+  req.mutable_org()->set_region(spec.region);
+  req.mutable_org()->set_system(spec.system);
+  // An organisation that runs its own node hosts itself; the others are
+  // hosted on their parent's node (host_node empty).
+  if (RunsNode(spec.id)) req.mutable_org()->set_host_node(spec.id);
+  req.set_admin_username(spec.username);
   req.set_admin_display_name(
       absl::StrCat(profiles_.PersonName(), "（信息管理员）"));
   auto resp =
-      api_.Call(&Stub::CreateChildOrg, parent.token, req,
-                absl::StrCat("CreateChildOrg of ", name, " (admin '", username,
-                             "') under ", Describe(parent.org)));
+      api_.Call(parent, &Stub::CreateChildOrg, req,
+                absl::StrCat("CreateChildOrg of ", spec.name, " (admin '",
+                             spec.username, "') under ", Describe(parent.org)));
   if (!resp.ok()) {
     if (absl::IsAlreadyExists(resp.status())) {
       return absl::Status(
@@ -298,8 +420,75 @@ absl::StatusOr<v1::CreateChildOrgResponse> Driver::CreateChild(
     return resp.status();
   }
   ++report_.orgs_created;
-  if (IsGrassroots(kind)) ++report_.grassroots_created;
+  if (IsGrassroots(spec.kind)) ++report_.grassroots_created;
   return resp;
+}
+
+ChildSpec Driver::DistrictSpec(const ChangshaRegion& region) const {
+  ChildSpec spec;
+  spec.id = region.code;
+  spec.name = absl::StrCat(region.name, "总工会");
+  spec.kind = v1::DISTRICT_FEDERATION;
+  spec.region = region.code;
+  spec.username = absl::StrCat("d", region.code);
+  return spec;
+}
+
+ChildSpec Driver::TownshipSpec(const ChangshaRegion& region,
+                               const std::string& district_id,
+                               int index) const {
+  ChildSpec spec;
+  spec.id = TownshipId(district_id, index);
+  spec.name = absl::StrCat(TownshipName(region, index), "工会联合会");
+  spec.kind = v1::TOWNSHIP_FEDERATION;
+  spec.username = absl::StrCat("d", region.code, "-t", index + 1);
+  return spec;
+}
+
+absl::Status Driver::PrepareNodes(const Actor& city) {
+  struct Pending {
+    const Actor* parent;
+    const ChangshaRegion* region;
+    v1::CreateChildOrgResponse created;
+  };
+  // Tier 2: register every district that runs a node or has a township that
+  // does, then activate them (their nodes receive the registrations
+  // meanwhile).
+  std::vector<Pending> districts;
+  for (int d = 0; d < options_.districts; ++d) {
+    const ChangshaRegion& region = ChangshaRegions()[d];
+    bool needed = RunsNode(region.code);
+    for (int t = 0; t < options_.townships; ++t) {
+      needed = needed || RunsNode(TownshipId(region.code, t));
+    }
+    if (!needed) continue;
+    ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created,
+                     CreateChild(city, DistrictSpec(region)));
+    districts.push_back({&city, &region, std::move(created)});
+  }
+  std::vector<Pending> townships;
+  for (const Pending& p : districts) {
+    const std::string& id = p.created.org().id();
+    ASSIGN_OR_RETURN(prepared_[id],
+                     Activate(*p.parent, p.created, p.region, Fate::kComplete));
+  }
+  // Tier 3: the townships that run a node, registered at their district's.
+  for (const Pending& p : districts) {
+    const Actor& district = prepared_.at(p.created.org().id());
+    for (int t = 0; t < options_.townships; ++t) {
+      const ChildSpec spec = TownshipSpec(*p.region, district.org.id(), t);
+      if (!RunsNode(spec.id)) continue;
+      ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created,
+                       CreateChild(district, spec));
+      townships.push_back({&district, p.region, std::move(created)});
+    }
+  }
+  for (const Pending& p : townships) {
+    const std::string& id = p.created.org().id();
+    ASSIGN_OR_RETURN(prepared_[id],
+                     Activate(*p.parent, p.created, p.region, Fate::kComplete));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Driver::AddMembers(const Actor& actor) {
@@ -307,7 +496,7 @@ absl::Status Driver::AddMembers(const Actor& actor) {
     v1::AddMemberRequest req;
     *req.mutable_member() = members_.Member(actor.org.id());
     auto resp = api_.Call(
-        &Stub::AddMember, actor.token, req,
+        actor, &Stub::AddMember, req,
         absl::StrCat("AddMember #", i + 1, " to ", Describe(actor.org), " as '",
                      actor.username, "'"));
     if (resp.ok()) {
@@ -329,19 +518,19 @@ absl::Status Driver::Grassroots(const Actor& parent,
     const bool joint = plan_.Chance(20);
     const std::string company =
         profiles_.CompanyName(region != nullptr ? region->name : "");
-    const std::string name = joint ? absl::StrCat(company, "等企业联合工会")
-                                   : absl::StrCat(company, "工会");
-    ASSIGN_OR_RETURN(
-        v1::CreateChildOrgResponse created,
-        CreateChild(parent, name,
-                    joint ? v1::JOINT_GRASSROOTS : v1::INDEPENDENT_GRASSROOTS,
-                    "", "", absl::StrCat(username_prefix, "-g", g + 1)));
+    ChildSpec spec;
+    spec.name = joint ? absl::StrCat(company, "等企业联合工会")
+                      : absl::StrCat(company, "工会");
+    spec.kind = joint ? v1::JOINT_GRASSROOTS : v1::INDEPENDENT_GRASSROOTS;
+    spec.username = absl::StrCat(username_prefix, "-g", g + 1);
+    ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created,
+                     CreateChild(parent, spec));
     if (fate == Fate::kNeverActivated) {
       // The letter with the initial password is still in someone's drawer.
       ++report_.orgs_never_activated;
       continue;
     }
-    ASSIGN_OR_RETURN(Actor actor, Activate(created, region, fate));
+    ASSIGN_OR_RETURN(Actor actor, Activate(parent, created, region, fate));
     RETURN_IF_ERROR(AddMembers(actor));
     RETURN_IF_ERROR(Logout(actor));
   }
@@ -361,40 +550,48 @@ void Driver::Progress(const std::string& unit, int64_t orgs_before,
 absl::Status Driver::District(const Actor& city, const ChangshaRegion& region) {
   const int64_t orgs_before = report_.orgs_created;
   const int64_t members_before = report_.members_added;
-  const std::string username = absl::StrCat("d", region.code);
-  ASSIGN_OR_RETURN(
-      v1::CreateChildOrgResponse created,
-      CreateChild(city, absl::StrCat(region.name, "总工会"),
-                  v1::DISTRICT_FEDERATION, region.code, "", username));
-  ASSIGN_OR_RETURN(Actor district, Activate(created, &region, Fate::kComplete));
+  const ChildSpec spec = DistrictSpec(region);
+  Actor district;
+  if (auto it = prepared_.find(spec.id); it != prepared_.end()) {
+    district = it->second;
+  } else {
+    ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created,
+                     CreateChild(city, spec));
+    ASSIGN_OR_RETURN(district,
+                     Activate(city, created, &region, Fate::kComplete));
+  }
   for (int t = 0; t < options_.townships; ++t) {
-    const std::string township_user = absl::StrCat(username, "-t", t + 1);
-    ASSIGN_OR_RETURN(
-        v1::CreateChildOrgResponse township_created,
-        CreateChild(district,
-                    absl::StrCat(TownshipName(region, t), "工会联合会"),
-                    v1::TOWNSHIP_FEDERATION, "", "", township_user));
-    ASSIGN_OR_RETURN(Actor township,
-                     Activate(township_created, &region, Fate::kComplete));
-    RETURN_IF_ERROR(Grassroots(township, &region, township_user));
+    const ChildSpec township_spec = TownshipSpec(region, district.org.id(), t);
+    Actor township;
+    if (auto it = prepared_.find(township_spec.id); it != prepared_.end()) {
+      township = it->second;
+    } else {
+      ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created,
+                       CreateChild(district, township_spec));
+      ASSIGN_OR_RETURN(township,
+                       Activate(district, created, &region, Fate::kComplete));
+    }
+    RETURN_IF_ERROR(Grassroots(township, &region, township_spec.username));
     RETURN_IF_ERROR(Logout(township));
   }
   RETURN_IF_ERROR(Logout(district));
-  Progress(created.org().name(), orgs_before, members_before);
+  Progress(district.org.name(), orgs_before, members_before);
   return absl::OkStatus();
 }
 
 absl::Status Driver::Industry(const Actor& city, const IndustrySystem& system) {
   const int64_t orgs_before = report_.orgs_created;
   const int64_t members_before = report_.members_added;
-  std::string username = absl::StrCat("i-", system.code);
-  std::replace(username.begin(), username.end(), '_', '-');
-  ASSIGN_OR_RETURN(
-      v1::CreateChildOrgResponse created,
-      CreateChild(city, absl::StrCat("长沙市", system.name, "工会"),
-                  v1::INDUSTRY_UNION, "", system.code, username));
-  ASSIGN_OR_RETURN(Actor industry, Activate(created, nullptr, Fate::kComplete));
-  RETURN_IF_ERROR(Grassroots(industry, nullptr, username));
+  ChildSpec spec;
+  spec.name = absl::StrCat("长沙市", system.name, "工会");
+  spec.kind = v1::INDUSTRY_UNION;
+  spec.system = system.code;
+  spec.username = absl::StrCat("i-", system.code);
+  std::replace(spec.username.begin(), spec.username.end(), '_', '-');
+  ASSIGN_OR_RETURN(v1::CreateChildOrgResponse created, CreateChild(city, spec));
+  ASSIGN_OR_RETURN(Actor industry,
+                   Activate(city, created, nullptr, Fate::kComplete));
+  RETURN_IF_ERROR(Grassroots(industry, nullptr, spec.username));
   RETURN_IF_ERROR(Logout(industry));
   Progress(created.org().name(), orgs_before, members_before);
   return absl::OkStatus();
@@ -415,41 +612,158 @@ bool NaturalIdLess(const std::string& a, const std::string& b) {
   return pa.size() < pb.size();
 }
 
+absl::StatusOr<SummaryRow> Driver::Summary(const Actor& reader,
+                                           const std::string& org_id) {
+  v1::GetSubtreeSummaryRequest req;
+  req.set_org_id(org_id);
+  ASSIGN_OR_RETURN(
+      v1::GetSubtreeSummaryResponse resp,
+      api_.Call(reader, &Stub::GetSubtreeSummary, req,
+                absl::StrCat("GetSubtreeSummary of ", org_id, " as '",
+                             reader.username, "' at node ", reader.node)));
+  SummaryRow row;
+  row.org_id = resp.org().id();
+  row.name = resp.org().name();
+  row.kind = resp.org().kind();
+  row.direct_children = resp.direct_children();
+  row.counters = resp.counters();
+  return row;
+}
+
+absl::Status Driver::AwaitReplication(const std::string& city_password) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + options_.replication_deadline;
+  // Staff log in again, each at their own node.
+  std::map<std::string, Actor> readers;
+  ASSIGN_OR_RETURN(readers[hub_id_],
+                   Login(options_.target, options_.admin_user, city_password,
+                         "the city (checking replication)"));
+  readers[hub_id_].node = hub_id_;
+  std::vector<std::string> ids;
+  for (const auto& [id, admin] : node_admins_) {
+    ASSIGN_OR_RETURN(
+        readers[id],
+        Login(admin.target, admin.username, admin.password,
+              absl::StrCat(Describe(admin.org), " (checking replication)")));
+    readers[id].node = id;
+    ids.push_back(id);
+  }
+  // Nodes by tier, then id: tier 2 has no '.' in its id.
+  std::sort(ids.begin(), ids.end(),
+            [&](const std::string& a, const std::string& b) {
+              const int ta = node_admins_.at(a).org.tier(),
+                        tb = node_admins_.at(b).org.tier();
+              return ta != tb ? ta < tb : NaturalIdLess(a, b);
+            });
+
+  // What the hub must hold: everything the run entered.
+  const int64_t orgs = 1 + report_.orgs_created;
+  const int64_t activated = orgs - report_.orgs_never_activated;
+  std::string waiting_for;
+  while (true) {
+    std::vector<NodeRow> rows;
+    waiting_for.clear();
+    ASSIGN_OR_RETURN(SummaryRow city, Summary(readers.at(hub_id_), hub_id_));
+    const v1::SubtreeCounters& c = city.counters;
+    if (c.orgs() != orgs || c.activated_orgs() != activated ||
+        c.grassroots_orgs() != report_.grassroots_created ||
+        c.members() != report_.members_added) {
+      absl::StrAppend(&waiting_for, " the hub holds ", c.orgs(), "/", orgs,
+                      " organisations, ", c.activated_orgs(), "/", activated,
+                      " activated, ", c.members(), "/", report_.members_added,
+                      " members;");
+    }
+    NodeRow hub;
+    hub.node_id = hub_id_;
+    hub.name = city.name;
+    hub.tier = 1;
+    hub.counters = c;
+    rows.push_back(std::move(hub));
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(SummaryRow own, Summary(readers.at(id), id));
+      const std::string& parent = parent_node_.at(id);
+      ASSIGN_OR_RETURN(SummaryRow seen, Summary(readers.at(parent), id));
+      if (own.counters.SerializeAsString() !=
+          seen.counters.SerializeAsString()) {
+        absl::StrAppend(&waiting_for, " node ", parent, " reads ",
+                        seen.counters.orgs(), " organisations and ",
+                        seen.counters.members(), " members under ", id,
+                        ", node ", id, " itself ", own.counters.orgs(), " and ",
+                        own.counters.members(), ";");
+      }
+      NodeRow row;
+      row.node_id = id;
+      row.name = own.name;
+      row.tier = node_admins_.at(id).org.tier();
+      row.parent_node = parent;
+      row.counters = own.counters;
+      row.at_parent = seen.counters;
+      rows.push_back(std::move(row));
+    }
+    if (waiting_for.empty()) {
+      report_.nodes = std::move(rows);
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("replication did not complete within ",
+                       absl::FormatDuration(options_.replication_deadline), ":",
+                       waiting_for, " see GetReplicationStatus at each node"));
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  report_.replication_wait = absl::Now() - start;
+  Say(absl::StrFormat(
+      "枢纽已收齐全部节点的数据（等待 %.1f 秒），各节点摘要一致",
+      absl::ToDoubleSeconds(report_.replication_wait)));
+
+  for (NodeRow& row : report_.nodes) {
+    const Actor& reader = readers.at(row.node_id);
+    ASSIGN_OR_RETURN(
+        row.replication,
+        api_.Call(reader, &Stub::GetReplicationStatus,
+                  v1::GetReplicationStatusRequest(),
+                  absl::StrCat("GetReplicationStatus at node ", row.node_id,
+                               " as '", reader.username, "'")));
+    row.read_at_ms = absl::ToUnixMillis(absl::Now());
+  }
+  for (const auto& [id, reader] : readers) RETURN_IF_ERROR(Logout(reader));
+  return absl::OkStatus();
+}
+
 absl::Status Driver::Summaries(const std::string& password) {
-  ASSIGN_OR_RETURN(Actor city, Login(options_.admin_user, password,
-                                     "the city (reading the summaries)"));
-  auto summary = [&](const std::string& org_id) -> absl::StatusOr<SummaryRow> {
-    v1::GetSubtreeSummaryRequest req;
-    req.set_org_id(org_id);
-    ASSIGN_OR_RETURN(v1::GetSubtreeSummaryResponse resp,
-                     api_.Call(&Stub::GetSubtreeSummary, city.token, req,
-                               absl::StrCat("GetSubtreeSummary of ", org_id,
-                                            " as '", city.username, "'")));
-    SummaryRow row;
-    row.org_id = resp.org().id();
-    row.name = resp.org().name();
-    row.kind = resp.org().kind();
-    row.direct_children = resp.direct_children();
-    row.counters = resp.counters();
-    return row;
-  };
-  ASSIGN_OR_RETURN(report_.city, summary(city.org.id()));
+  ASSIGN_OR_RETURN(Actor city,
+                   Login(options_.target, options_.admin_user, password,
+                         "the city (reading the summaries)"));
+  city.node = hub_id_;
+  ASSIGN_OR_RETURN(report_.city, Summary(city, city.org.id()));
   city.org.set_name(report_.city.name);
-  std::vector<std::string> children;
+  std::vector<v1::Org> children;
   v1::ListChildOrgsRequest list;
   list.set_parent_id(city.org.id());
   list.set_page_size(1000);
   do {
     ASSIGN_OR_RETURN(
         v1::ListChildOrgsResponse page,
-        api_.Call(&Stub::ListChildOrgs, city.token, list,
+        api_.Call(city, &Stub::ListChildOrgs, list,
                   absl::StrCat("ListChildOrgs of ", Describe(city.org))));
-    for (const v1::Org& o : page.orgs()) children.push_back(o.id());
+    for (const v1::Org& o : page.orgs()) children.push_back(o);
     list.set_page_token(page.next_page_token());
   } while (!list.page_token().empty());
-  std::sort(children.begin(), children.end(), NaturalIdLess);
-  for (const std::string& id : children) {
-    ASSIGN_OR_RETURN(SummaryRow row, summary(id));
+  // Districts (by region code) before the city-wide unions.
+  auto rank = [](const v1::Org& o) {
+    return o.kind() == v1::DISTRICT_FEDERATION ||
+                   o.kind() == v1::DEV_ZONE_FEDERATION
+               ? 0
+               : 1;
+  };
+  std::sort(children.begin(), children.end(),
+            [&](const v1::Org& a, const v1::Org& b) {
+              if (rank(a) != rank(b)) return rank(a) < rank(b);
+              return NaturalIdLess(a.id(), b.id());
+            });
+  for (const v1::Org& o : children) {
+    ASSIGN_OR_RETURN(SummaryRow row, Summary(city, o.id()));
     report_.units.push_back(std::move(row));
   }
   return Logout(city);
@@ -480,19 +794,20 @@ absl::StatusOr<DemoReport> Driver::Run() {
   }
 
   // 1. The city's administrator: first login, new password, own profile.
-  ASSIGN_OR_RETURN(Actor city, Login(options_.admin_user,
+  ASSIGN_OR_RETURN(Actor city, Login(options_.target, options_.admin_user,
                                      options_.admin_password, "the city"));
   // WhoAmI works before the password change; GetOrg does not.
   ASSIGN_OR_RETURN(v1::WhoAmIResponse who,
-                   api_.Call(&Stub::WhoAmI, city.token, v1::WhoAmIRequest(),
+                   api_.Call(city, &Stub::WhoAmI, v1::WhoAmIRequest(),
                              absl::StrCat("WhoAmI as '", city.username, "'")));
-  std::string password = options_.admin_password;
+  hub_id_ = who.node_id().empty() ? city.org.id() : who.node_id();
+  city.node = hub_id_;
   if (who.must_change_password()) {
-    password = options_.admin_new_password;
+    std::string password = options_.admin_new_password;
     if (password.empty()) {
       ASSIGN_OR_RETURN(password, GenerateInitialPassword());
     }
-    RETURN_IF_ERROR(ChangePassword(city, options_.admin_password, password));
+    RETURN_IF_ERROR(ChangePassword(city, password));
     report_.admin_new_password = password;
     if (options_.admin_password_changed) {
       options_.admin_password_changed(password);
@@ -501,7 +816,7 @@ absl::StatusOr<DemoReport> Driver::Run() {
   v1::GetOrgRequest get_org;
   get_org.set_org_id(city.org.id());
   ASSIGN_OR_RETURN(v1::GetOrgResponse org,
-                   api_.Call(&Stub::GetOrg, city.token, get_org,
+                   api_.Call(city, &Stub::GetOrg, get_org,
                              absl::StrCat("GetOrg of ", city.org.id(), " as '",
                                           city.username, "'")));
   city.org = org.org();
@@ -515,7 +830,9 @@ absl::StatusOr<DemoReport> Driver::Run() {
     RETURN_IF_ERROR(CompleteProfile(city, nullptr, Fate::kComplete));
   }
 
-  // 2 and 3: the tree below, one tier-2 organisation at a time.
+  // 2 and 3: the tree below; first the organisations that run their own
+  // node, tier by tier, then one tier-2 organisation at a time.
+  RETURN_IF_ERROR(PrepareNodes(city));
   for (int d = 0; d < options_.districts; ++d) {
     RETURN_IF_ERROR(District(city, ChangshaRegions()[d]));
   }
@@ -524,8 +841,10 @@ absl::StatusOr<DemoReport> Driver::Run() {
   }
   RETURN_IF_ERROR(Logout(city));
 
-  // 4. Log in again, as staff would the next morning, and read the counts.
-  RETURN_IF_ERROR(Summaries(password));
+  // 4. Multi-node: wait until the hub holds everything. Then log in again, as
+  // staff would the next morning, and read the counts.
+  if (!node_admins_.empty()) RETURN_IF_ERROR(AwaitReplication(city.password));
+  RETURN_IF_ERROR(Summaries(city.password));
   report_.elapsed = absl::Now() - start;
   return std::move(report_);
 }
@@ -610,6 +929,104 @@ std::string JsonRow(const SummaryRow& row) {
   return out;
 }
 
+// A table: the first row is the header, then a rule, then the rest; column 0
+// left-aligned, the others right-aligned unless `left` says so.
+std::string RenderTable(const std::vector<std::vector<std::string>>& table,
+                        const std::vector<bool>& left) {
+  std::vector<int> widths(table[0].size(), 0);
+  for (const auto& row : table) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  int total_width = 2 * (static_cast<int>(widths.size()) - 1);
+  for (int w : widths) total_width += w;
+  std::string out;
+  for (size_t r = 0; r < table.size(); ++r) {
+    const std::vector<std::string>& row = table[r];
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line.append("  ");
+      const bool is_left = i == 0 || (i < left.size() && left[i]);
+      line.append(Pad(row[i], i + 1 == row.size() && is_left ? 0 : widths[i],
+                      !is_left));
+    }
+    absl::StrAppend(&out, line, "\n");
+    if (r == 0) absl::StrAppend(&out, std::string(total_width, '-'), "\n");
+  }
+  return out;
+}
+
+std::string StateLabel(const std::string& state) {
+  if (state == "idle") return "空闲";
+  if (state == "handshaking") return "握手中";
+  if (state == "streaming") return "传输中";
+  if (state == "closed") return "已断开";
+  return state;
+}
+
+std::string Ago(int64_t then_ms, int64_t now_ms) {
+  if (then_ms <= 0) return "—";
+  return absl::StrFormat("%.1f 秒前",
+                         std::max<int64_t>(0, now_ms - then_ms) / 1000.0);
+}
+
+// The digest comparison is run by the child end of each link: the parent end
+// reports "unknown".
+std::string DigestLabel(const v1::LinkStatus& l, int64_t now_ms) {
+  const std::string& d = l.digest();
+  if (d == "unknown" && l.direction() == "child") return "—（由下级核对）";
+  std::string label = d == "unknown"     ? "未核对"
+                      : d == "checking"  ? "核对中"
+                      : d == "agree"     ? "一致"
+                      : d == "differ"    ? "不一致"
+                      : d == "repairing" ? "修复中"
+                                         : d;
+  if (l.last_agree_ms() > 0) {
+    absl::StrAppendFormat(&label, d == "agree" ? "（%s）" : "（上次一致 %s）",
+                          Ago(l.last_agree_ms(), now_ms));
+  }
+  return label;
+}
+
+std::string JsonNode(const NodeRow& n) {
+  std::string out = "{\"node_id\": ";
+  AppendJsonString(&out, n.node_id);
+  out.append(", \"name\": ");
+  AppendJsonString(&out, n.name);
+  absl::StrAppend(&out, ", \"tier\": ", n.tier, ", \"parent_node\": ");
+  AppendJsonString(&out, n.parent_node);
+  const v1::SubtreeCounters& c = n.counters;
+  absl::StrAppend(&out, ", \"orgs\": ", c.orgs(),
+                  ", \"grassroots_orgs\": ", c.grassroots_orgs(),
+                  ", \"members\": ", c.members(), ", \"digest\": \"",
+                  DigestHex(c.digest(), c.digest().size()), "\"");
+  if (!n.parent_node.empty()) {
+    absl::StrAppend(&out, ", \"parent_agrees\": ",
+                    c.SerializeAsString() == n.at_parent.SerializeAsString()
+                        ? "true"
+                        : "false");
+  }
+  out.append(", \"links\": [");
+  for (int i = 0; i < n.replication.links_size(); ++i) {
+    const v1::LinkStatus& l = n.replication.links(i);
+    if (i > 0) out.append(", ");
+    out.append("{\"peer\": ");
+    AppendJsonString(&out, l.peer());
+    out.append(", \"direction\": ");
+    AppendJsonString(&out, l.direction());
+    out.append(", \"state\": ");
+    AppendJsonString(&out, l.state());
+    absl::StrAppend(&out, ", \"lag_positions\": ", l.lag_positions(),
+                    ", \"lag_seconds\": ", l.lag_seconds(),
+                    ", \"last_ack_ms\": ", l.last_ack_ms(), ", \"digest\": ");
+    AppendJsonString(&out, l.digest());
+    out.append("}");
+  }
+  out.append("]}");
+  return out;
+}
+
 }  // namespace
 
 int DisplayWidth(absl::string_view s) {
@@ -670,8 +1087,31 @@ absl::StatusOr<DemoReport> RunDemo(const DemoOptions& options) {
       CheckRange("inactive_percent", options.inactive_percent, 0, 100));
   RETURN_IF_ERROR(
       CheckRange("incomplete_percent", options.incomplete_percent, 0, 100));
-  if (options.rpc_deadline <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("rpc_deadline: must be positive");
+  if (options.rpc_deadline <= absl::ZeroDuration() ||
+      options.replication_deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "rpc_deadline and replication_deadline: must be positive");
+  }
+  for (const auto& [id, target] : options.nodes) {
+    bool known = false;
+    for (int d = 0; d < options.districts && !known; ++d) {
+      const std::string code = ChangshaRegions()[d].code;
+      known = id == code;
+      for (int t = 0; t < options.townships && !known; ++t) {
+        known = id == TownshipId(code, t);
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "nodes: '", id,
+          "' is not an organisation of the demo tree that can run its own "
+          "node (a district's region code such as 430102, or a township "
+          "such as 430102.1, within --districts and --townships)"));
+    }
+    if (target.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("nodes: no Admin API address for node '", id, "'"));
+    }
   }
   Driver driver(options);
   return driver.Run();
@@ -743,6 +1183,46 @@ std::string FormatReport(const DemoReport& r) {
   return out;
 }
 
+std::string FormatNodes(const DemoReport& r) {
+  if (r.nodes.empty()) return "";
+  std::string out = absl::StrFormat(
+      "节点与复制：%d 个节点（双向 TLS），最后一次写入后 %.1f 秒枢纽收齐\n",
+      r.nodes.size(), absl::ToDoubleSeconds(r.replication_wait));
+  std::vector<std::vector<std::string>> nodes = {
+      {"节点", "组织数", "基层工会", "会员数", "摘要", "上级节点核对"}};
+  for (const NodeRow& n : r.nodes) {
+    const v1::SubtreeCounters& c = n.counters;
+    std::string check = "—（枢纽）";
+    if (!n.parent_node.empty()) {
+      check = c.SerializeAsString() == n.at_parent.SerializeAsString()
+                  ? absl::StrCat(n.parent_node, " 所见相同")
+                  : absl::StrCat(n.parent_node, " 所见不同");
+    }
+    nodes.push_back({absl::StrCat(std::string(2 * (n.tier - 1), ' '), n.node_id,
+                                  " ", n.name),
+                     absl::StrCat(c.orgs()), absl::StrCat(c.grassroots_orgs()),
+                     absl::StrCat(c.members()), DigestHex(c.digest(), 4),
+                     check});
+  }
+  out.append(RenderTable(nodes, {true, false, false, false, true, true}));
+
+  out.append("\n复制链路（各节点 GetReplicationStatus）\n");
+  std::vector<std::vector<std::string>> links = {
+      {"节点", "对端", "方向", "状态", "滞后", "最近确认", "摘要核对"}};
+  for (const NodeRow& n : r.nodes) {
+    for (const v1::LinkStatus& l : n.replication.links()) {
+      links.push_back(
+          {n.node_id, l.peer(), l.direction() == "parent" ? "上级" : "下级",
+           StateLabel(l.state()),
+           absl::StrFormat("%d 条 / %d 秒", l.lag_positions(), l.lag_seconds()),
+           Ago(l.last_ack_ms(), n.read_at_ms), DigestLabel(l, n.read_at_ms)});
+    }
+  }
+  out.append(RenderTable(links, {true, true, true, true, false, false, true}));
+  out.append("\n");
+  return out;
+}
+
 std::string FormatReportJson(const DemoReport& r) {
   std::string out = "{\n  \"city\": ";
   absl::StrAppend(&out, JsonRow(r.city), ",\n  \"units\": [");
@@ -750,15 +1230,21 @@ std::string FormatReportJson(const DemoReport& r) {
     absl::StrAppend(&out, i == 0 ? "\n    " : ",\n    ", JsonRow(r.units[i]));
   }
   absl::StrAppend(&out, r.units.empty() ? "],\n" : "\n  ],\n");
+  out.append("  \"nodes\": [");
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "\n    " : ",\n    ", JsonNode(r.nodes[i]));
+  }
+  absl::StrAppend(&out, r.nodes.empty() ? "],\n" : "\n  ],\n");
   absl::StrAppendFormat(
       &out,
       "  \"run\": {\"orgs_created\": %d, \"grassroots_created\": %d, "
       "\"orgs_never_activated\": %d, \"orgs_left_incomplete\": %d, "
       "\"members_added\": %d, \"duplicate_members\": %d, \"rpcs\": %d, "
-      "\"elapsed_seconds\": %.3f}\n}\n",
+      "\"elapsed_seconds\": %.3f, \"replication_wait_seconds\": %.3f}\n}\n",
       r.orgs_created, r.grassroots_created, r.orgs_never_activated,
       r.orgs_left_incomplete, r.members_added, r.duplicate_members, r.rpcs,
-      absl::ToDoubleSeconds(r.elapsed));
+      absl::ToDoubleSeconds(r.elapsed),
+      absl::ToDoubleSeconds(r.replication_wait));
   return out;
 }
 

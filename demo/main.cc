@@ -1,10 +1,15 @@
-// unionsync-demo: builds a synthetic Changsha union tree on one running node
-// through the Admin API, as union staff would, and prints the summary. Flags
-// only; the work is in demo/driver.h.
+// unionsync-demo: builds a synthetic Changsha union tree through the Admin
+// API, as union staff would, on one running node or on a tree of nodes that
+// replicate to the city hub, and prints the summary. Flags only; the work is
+// in demo/driver.h; scripts/demo starts the processes.
 //
 //   unionsync-node --node_id=430100 --data_dir=/tmp/n --port_file=/tmp/n.port
 //       --bootstrap_name=长沙市总工会 --scrypt_log2_n=12 >/tmp/n.log &
 //   unionsync-demo --port_file=/tmp/n.port --admin_password_file=/tmp/n.log
+//
+// With nodes (each already started with its parent node as --parent_address):
+//   unionsync-demo --port_file=hub.port --admin_password_file=hub.log
+//       --nodes=430102=127.0.0.1:7401,430102.1=127.0.0.1:7402
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +19,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -25,10 +31,19 @@
 #include "absl/strings/string_view.h"
 #include "demo/driver.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1", "Host of the node's Admin API.");
-ABSL_FLAG(int, port, 0, "Port of the node's Admin API.");
+ABSL_FLAG(std::string, host, "127.0.0.1",
+          "Host of the Admin API of the node hosting the city (the hub).");
+ABSL_FLAG(int, port, 0, "Port of that Admin API.");
 ABSL_FLAG(std::string, port_file, "",
           "Read the port from this file (the node's --port_file) instead.");
+ABSL_FLAG(std::vector<std::string>, nodes, {},
+          "Organisations that run their own node, as ID=HOST:PORT (their "
+          "Admin API), comma-separated: districts by region code (430102), "
+          "townships as <district>.<n> (430102.1). Each must be running with "
+          "its parent organisation's node as --parent_address.");
+ABSL_FLAG(int, replication_deadline_seconds, 60,
+          "How long a node may take to receive its registration, and the hub "
+          "to hold everything after the last write.");
 ABSL_FLAG(std::string, admin_user, "admin",
           "The city's data administrator (the node's --bootstrap_admin).");
 ABSL_FLAG(std::string, admin_password, "",
@@ -115,6 +130,16 @@ int Run() {
     return 2;
   }
   options.target = absl::StrCat(absl::GetFlag(FLAGS_host), ":", port);
+  for (const std::string& node : absl::GetFlag(FLAGS_nodes)) {
+    const size_t eq = node.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == node.size()) {
+      std::cerr << "error: --nodes: want ID=HOST:PORT, got '" << node << "'\n";
+      return 2;
+    }
+    options.nodes[node.substr(0, eq)] = node.substr(eq + 1);
+  }
+  options.replication_deadline =
+      absl::Seconds(absl::GetFlag(FLAGS_replication_deadline_seconds));
   options.admin_user = absl::GetFlag(FLAGS_admin_user);
   options.admin_password = absl::GetFlag(FLAGS_admin_password);
   if (const std::string f = absl::GetFlag(FLAGS_admin_password_file);
@@ -170,8 +195,11 @@ int Run() {
     std::cerr << "error: " << report.status() << "\n";
     return 1;
   }
-  std::cout << (absl::GetFlag(FLAGS_json) ? FormatReportJson(*report)
-                                          : FormatReport(*report));
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << FormatReportJson(*report);
+  } else {
+    std::cout << FormatNodes(*report) << FormatReport(*report);
+  }
   return secret_ok ? 0 : 1;
 }
 
@@ -180,7 +208,8 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "unionsync-demo --port=PORT|--port_file=FILE "
-      "--admin_password=PW|--admin_password_file=FILE [--districts=N ...]");
+      "--admin_password=PW|--admin_password_file=FILE "
+      "[--nodes=ID=HOST:PORT,...] [--districts=N ...]");
   absl::ParseCommandLine(argc, argv);
   return Run();
 }
