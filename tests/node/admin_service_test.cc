@@ -835,6 +835,31 @@ TEST_F(AdminServiceTest, EveryCallLeavesAnIntactAuditChain) {
   EXPECT_FALSE(broken->has_value());
 }
 
+TEST_F(AdminServiceTest, ReplicationOperationsAreForTheNodesOwnAdministrator) {
+  BuildTree();
+  v1::GetReplicationStatusResponse status;
+  ASSERT_TRUE(Call(&S::GetReplicationStatus, city_,
+                   v1::GetReplicationStatusRequest(), &status)
+                  .status.ok());
+  EXPECT_EQ(status.node_id(), kCity);
+  EXPECT_EQ(status.incarnation(), node_->store().incarnation());
+  EXPECT_EQ(status.links_size(), 0);  // No replication configured here.
+  // Administrators of organisations hosted on this node are not its operators.
+  EXPECT_EQ(Call(&S::GetReplicationStatus, d1_,
+                 v1::GetReplicationStatusRequest())
+                .code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ForceResyncRequest resync;
+  resync.set_child_id("d1");
+  EXPECT_EQ(Call(&S::ForceResync, g1_, resync).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&S::ForceResync, city_, resync).code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  resync.set_child_id("../etc");
+  EXPECT_EQ(Call(&S::ForceResync, city_, resync).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(AdminServiceTest, DataSurvivesRestart) {
   BuildTree();
   v1::AddMemberResponse added;
