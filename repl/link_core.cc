@@ -252,9 +252,10 @@ void LinkCore::Applied(const absl::StatusOr<ApplyOutcome>& outcome,
   stats_.rejected_changes += outcome->rejected;
   if (outstanding_repair_) {
     if (side_ == Side::kChild) {
-      // See whether the repair brought the two sides together.
+      // See whether the repair brought the two sides together, but keep any
+      // back-off OnVerdict set after repairs that did not converge.
       probe_requested_ = true;
-      next_probe_ms_ = now_ms;
+      next_probe_ms_ = std::max(next_probe_ms_, now_ms);
     }
     return;
   }

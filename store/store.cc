@@ -1496,7 +1496,13 @@ absl::StatusOr<ApplyResult> Store::ApplyImpl(ReplicatedBatch& in) {
                   (!stored_above &&
                    a.credential_author_org() < stored->credential_author_org());
         } else {
-          newer = false;  // Same epoch, same author: the same version.
+          // Same epoch, same author: normally the same version, but a store
+          // restored from an old copy can reuse an epoch for another
+          // password. The version stamp decides, so both sides converge.
+          ASSIGN_OR_RETURN(std::optional<std::string> version,
+                           ctx.Version(VersionKey(c)));
+          newer = !version.has_value() ||
+                  VersionValue(c.hlc(), c.origin()) > *version;
         }
       }
     } else {
