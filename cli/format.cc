@@ -358,6 +358,89 @@ std::string FormatSummary(const v1::GetSubtreeSummaryResponse& response) {
   return absl::StrCat(title, " 及下属组织汇总\n", FormatTable(rows, {1, 2}));
 }
 
+std::string FormatDuration(int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  if (seconds < 60) return absl::StrCat(seconds, "s");
+  if (seconds < 3600) {
+    return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
+  }
+  if (seconds < 86400) {
+    return absl::StrFormat("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+  }
+  return absl::StrFormat("%dd%02dh", seconds / 86400, seconds % 86400 / 3600);
+}
+
+namespace {
+
+// "12s ago", or "-" for a time that never happened (0).
+std::string Ago(int64_t ms, int64_t now_ms) {
+  if (ms == 0) return "-";
+  return absl::StrCat(FormatDuration((now_ms - ms) / 1000), " ago");
+}
+
+// 上级 (the parent: this node's uplink) or 下级 (a child node).
+std::string DirectionLabel(absl::string_view direction) {
+  if (direction == "parent") return "上级";
+  if (direction == "child") return "下级";
+  return direction.empty() ? "-" : std::string(direction);
+}
+
+}  // namespace
+
+std::string FormatLinks(const v1::GetReplicationStatusResponse& r,
+                        int64_t now_ms) {
+  std::string out = FormatKeyValues({
+      {"node", r.node_id()},
+      {"incarnation", r.incarnation()},
+      {"log end", absl::StrCat(r.log_end())},
+      {"refused streams", absl::StrCat(r.refused_streams())},
+  });
+  if (r.links().empty()) {
+    absl::StrAppend(&out,
+                    "\nno replication links: this node has no parent and no "
+                    "child node has connected\n");
+    return out;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"PEER", "DIR", "STATE", "LAG POS", "LAG", "LAST ACK", "INFLIGHT",
+       "APPLIED/DUP/REJ", "DIGEST", "LAST AGREE", "REPAIRS", "SESSIONS"}};
+  std::vector<std::string> rejecting, differing;
+  for (const v1::LinkStatus& l : r.links()) {
+    const bool lagging = l.lag_positions() > 0 || l.inflight_batches() > 0;
+    rows.push_back({
+        l.peer(),
+        DirectionLabel(l.direction()),
+        l.state(),
+        absl::StrCat(l.lag_positions()),
+        lagging ? FormatDuration(l.lag_seconds()) : "0s",
+        Ago(l.last_ack_ms(), now_ms),
+        absl::StrCat(l.inflight_batches()),
+        absl::StrCat(l.applied_changes(), "/", l.duplicate_changes(), "/",
+                     l.rejected_changes()),
+        l.digest(),
+        Ago(l.last_agree_ms(), now_ms),
+        absl::StrCat(l.repairs()),
+        absl::StrCat(l.sessions()),
+    });
+    if (l.rejected_changes() > 0) rejecting.push_back(l.peer());
+    if (l.digest() == "differ" || l.digest() == "repairing") {
+      differing.push_back(l.peer());
+    }
+  }
+  absl::StrAppend(&out, "\n", FormatTable(rows, {3, 4, 6, 7, 10, 11}));
+  if (!rejecting.empty()) {
+    absl::StrAppend(&out, "note: ", absl::StrJoin(rejecting, ", "),
+                    ": changes rejected as outside the peer's scope (each one "
+                    "is audited: ReplicationReject)\n");
+  }
+  if (!differing.empty()) {
+    absl::StrAppend(&out, "note: ", absl::StrJoin(differing, ", "),
+                    ": digests differ; a repair runs on its own (`unionctl "
+                    "resync CHILD_ID` resends a child's log)\n");
+  }
+  return out;
+}
+
 std::string FormatMorePages(absl::string_view next_page_token) {
   return absl::StrCat("more results: rerun with --all, or with --page-token ",
                       next_page_token, "\n");

@@ -17,6 +17,7 @@ class Message;
 namespace unionsync::v1 {
 class Account;
 class CreateChildOrgResponse;
+class GetReplicationStatusResponse;
 class GetSubtreeSummaryResponse;
 class LoginResponse;
 class Member;
@@ -68,6 +69,14 @@ std::string FormatIssuedPassword(const v1::Account& account,
 std::string FormatMember(const v1::Member& member);
 std::string FormatMemberTable(const std::vector<v1::Member>& members);
 std::string FormatSummary(const v1::GetSubtreeSummaryResponse& response);
+
+// A duration in whole seconds, two units at most: "0s", "45s", "12m05s",
+// "3h07m", "2d04h". Negative durations print as "0s".
+std::string FormatDuration(int64_t seconds);
+// `unionctl links`: the node's id, incarnation, log end and refused streams,
+// then one row per replication link, with ages relative to `now_ms`.
+std::string FormatLinks(const v1::GetReplicationStatusResponse& response,
+                        int64_t now_ms);
 
 // The line printed after a page when more pages exist and --all was not given.
 std::string FormatMorePages(absl::string_view next_page_token);

@@ -317,6 +317,52 @@ const std::vector<VerbSpec>& Verbs() {
        "one\n"
        "Percentages are of 组织数 (organisations) or of 会员数 (members).",
        {"unionctl summary furong"}},
+      {"links",
+       "Show this node's replication links: lag, acknowledgements, digests.",
+       {},
+       {},
+       "One row per link. Only the data administrator of the node's own "
+       "organisation may ask.\n"
+       "Above the table: the node id, its store incarnation, the end of its "
+       "change log and the\nnumber of replication streams it refused "
+       "(unknown or unauthorised certificates).\n\n"
+       "Columns:\n"
+       "  PEER             the node at the other end\n"
+       "  DIR              上级: the parent node (this node's uplink);\n"
+       "                   下级: a child node that replicates to this one\n"
+       "  STATE            idle, handshaking, streaming or closed\n"
+       "  LAG POS          positions of this node's log not yet acknowledged "
+       "by the peer (not\n"
+       "                   every position crosses the link)\n"
+       "  LAG              age of the oldest change not yet acknowledged\n"
+       "  LAST ACK         time since the peer last acknowledged a batch\n"
+       "  INFLIGHT         batches sent and not yet acknowledged\n"
+       "  APPLIED/DUP/REJ  changes received from the peer: applied, dropped "
+       "as duplicates,\n"
+       "                   rejected as outside its scope (each rejection is "
+       "audited)\n"
+       "  DIGEST           subtree digest comparison: unknown, checking, "
+       "agree, differ, repairing\n"
+       "  LAST AGREE       time since the digests last agreed\n"
+       "  REPAIRS          repair rounds run\n"
+       "  SESSIONS         streams opened on this link\n"
+       "Times are ages (\"12s\", \"5m03s\"); - means never. --json prints "
+       "the response with\nabsolute times in milliseconds since the epoch.",
+       {"unionctl links", "unionctl --json links"}},
+      {"resync",
+       "Make a child node resend everything and compare (forced "
+       "resynchronisation).",
+       {{"CHILD_ID",
+         "Organisation id of the child node (a 下级 row of "
+         "`unionctl links`)"}},
+       {},
+       "Forgets this node's checkpoint for the child and restarts its link: "
+       "the child resends\nits whole log from the start and the digests are "
+       "compared again. Duplicates are dropped\non apply, so nothing is "
+       "applied twice, but a large subtree takes a while: follow it\nwith "
+       "`unionctl links`. Only the data administrator of the node's own "
+       "organisation may ask.",
+       {"unionctl resync 430102"}},
   };
   return *verbs;
 }
@@ -934,6 +980,21 @@ absl::Status ParseSummary(const std::vector<std::string>& args,
   ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("summary", args));
   req->Clear();
   req->set_org_id(a.Positional(0));
+  return absl::OkStatus();
+}
+
+absl::Status ParseLinks(const std::vector<std::string>& args,
+                        v1::GetReplicationStatusRequest* req) {
+  RETURN_IF_ERROR(ParseFor("links", args).status());
+  req->Clear();
+  return absl::OkStatus();
+}
+
+absl::Status ParseResync(const std::vector<std::string>& args,
+                         v1::ForceResyncRequest* req) {
+  ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("resync", args));
+  req->Clear();
+  req->set_child_id(a.Positional(0));
   return absl::OkStatus();
 }
 

@@ -23,8 +23,10 @@ class CreateAccountRequest;
 class CreateChildOrgRequest;
 class DisableAccountRequest;
 class EnableAccountRequest;
+class ForceResyncRequest;
 class GetMemberRequest;
 class GetOrgRequest;
+class GetReplicationStatusRequest;
 class GetSubtreeSummaryRequest;
 class ListAccountsRequest;
 class ListChildOrgsRequest;
@@ -146,6 +148,12 @@ absl::Status ParseMemberList(const std::vector<std::string>& args,
 
 absl::Status ParseSummary(const std::vector<std::string>& args,
                           v1::GetSubtreeSummaryRequest* req);
+
+// Operators: replication links and forced resynchronisation of a child node.
+absl::Status ParseLinks(const std::vector<std::string>& args,
+                        v1::GetReplicationStatusRequest* req);
+absl::Status ParseResync(const std::vector<std::string>& args,
+                         v1::ForceResyncRequest* req);
 
 // Exposed for tests: "YYYY-MM-DD" naming a real calendar day.
 bool IsCivilDate(absl::string_view s);

@@ -69,6 +69,8 @@ class Runner {
             {"member get", &Runner::MemberGet},
             {"member list", &Runner::MemberList},
             {"summary", &Runner::Summary},
+            {"links", &Runner::Links},
+            {"resync", &Runner::Resync},
         };
     auto it = handlers->find(cl_.verb);
     absl::Status status =
@@ -499,6 +501,36 @@ class Runner {
     v1::GetSubtreeSummaryResponse resp;
     RETURN_IF_ERROR(Call(&Stub::GetSubtreeSummary, req, &resp));
     Emit(resp, FormatSummary(resp));
+    return absl::OkStatus();
+  }
+
+  absl::Status Links() {
+    v1::GetReplicationStatusRequest req;
+    RETURN_IF_ERROR(Usage(ParseLinks(cl_.args, &req)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    v1::GetReplicationStatusResponse resp;
+    RETURN_IF_ERROR(Call(&Stub::GetReplicationStatus, req, &resp));
+    const int64_t now_ms =
+        io_.now_ms ? io_.now_ms()
+                   : std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    Emit(resp, FormatLinks(resp, now_ms));
+    return absl::OkStatus();
+  }
+
+  absl::Status Resync() {
+    v1::ForceResyncRequest req;
+    RETURN_IF_ERROR(Usage(ParseResync(cl_.args, &req)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    v1::ForceResyncResponse resp;
+    RETURN_IF_ERROR(Call(&Stub::ForceResync, req, &resp));
+    Emit(resp,
+         absl::StrCat("resync of ", req.child_id(),
+                      " started: its checkpoint is forgotten and its link "
+                      "restarts; everything is\nresent and compared "
+                      "(duplicates are dropped). Follow it with `unionctl "
+                      "links`.\n"));
     return absl::OkStatus();
   }
 

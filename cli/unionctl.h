@@ -4,6 +4,7 @@
 #ifndef UNIONSYNC_CLI_UNIONCTL_H_
 #define UNIONSYNC_CLI_UNIONCTL_H_
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <string>
@@ -29,6 +30,9 @@ struct Io {
   bool stdin_is_tty = false;
   std::function<absl::StatusOr<std::string>(const std::string& prompt)>
       read_secret;
+  // The current time in milliseconds since the epoch, for ages such as "last
+  // acknowledged 12s ago"; the system clock when empty.
+  std::function<int64_t()> now_ms;
 };
 
 // $UNIONSYNC_SERVER, $UNIONSYNC_SESSION, $HOME (else the passwd entry's home

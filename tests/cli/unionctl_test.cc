@@ -180,7 +180,7 @@ TEST(CommandLineTest, HelpForms) {
 
 TEST(HelpTest, EveryVerbHasUsageArgumentsAndExample) {
   std::vector<std::string> verbs = VerbNames();
-  EXPECT_EQ(verbs.size(), 20u);
+  EXPECT_EQ(verbs.size(), 22u);
   for (const std::string& verb : verbs) {
     std::string help = HelpText(verb);
     EXPECT_THAT(help, StartsWith(absl::StrCat(
@@ -227,7 +227,7 @@ TEST(HelpTest, RunPrintsHelpAndExitsZero) {
     argv.push_back("--help");
     std::istringstream in;
     std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr};
+    Io io{&in, &out, &err, false, nullptr, nullptr};
     EXPECT_EQ(RunUnionctl(argv, {"", "", "/nonexistent"}, io), kExitOk) << verb;
     EXPECT_EQ(out.str(), HelpText(verb));
     EXPECT_EQ(err.str(), "");
@@ -714,6 +714,40 @@ TEST(ParseTest, Summary) {
   EXPECT_THAT(ParseSummary({"a", "--all"}, &req), StatusIs(kInvalid));
 }
 
+TEST(ParseTest, LinksAndResync) {
+  v1::GetReplicationStatusRequest status;
+  ASSERT_OK(ParseLinks({}, &status));
+  EXPECT_THAT(ParseLinks({"d1"}, &status),
+              StatusIs(kInvalid, HasSubstr("unexpected argument \"d1\"")));
+  EXPECT_THAT(ParseLinks({"--all"}, &status),
+              StatusIs(kInvalid, HasSubstr("unknown flag --all")));
+
+  v1::ForceResyncRequest resync;
+  ASSERT_OK(ParseResync({"430102"}, &resync));
+  EXPECT_EQ(resync.child_id(), "430102");
+  EXPECT_THAT(ParseResync({}, &resync),
+              StatusIs(kInvalid, HasSubstr("missing argument CHILD_ID")));
+  EXPECT_THAT(ParseResync({""}, &resync),
+              StatusIs(kInvalid, HasSubstr("must not be empty")));
+  EXPECT_THAT(ParseResync({"a", "b"}, &resync),
+              StatusIs(kInvalid, HasSubstr("unexpected argument \"b\"")));
+}
+
+TEST(HelpTest, LinksExplainsTheColumnsAndDirections) {
+  std::string help = HelpText("links");
+  EXPECT_THAT(help, StartsWith("Usage: unionctl [global options] links\n"));
+  EXPECT_THAT(help, HasSubstr("上级: the parent node (this node's uplink)"));
+  EXPECT_THAT(help, HasSubstr("下级: a child node"));
+  for (const char* column :
+       {"LAG POS", "LAST ACK", "INFLIGHT", "APPLIED/DUP/REJ", "DIGEST",
+        "LAST AGREE", "REPAIRS", "SESSIONS"}) {
+    EXPECT_THAT(help, HasSubstr(absl::StrCat("  ", column, " "))) << column;
+  }
+  EXPECT_THAT(HelpText("resync"),
+              StartsWith("Usage: unionctl [global options] resync CHILD_ID\n"));
+  EXPECT_THAT(HelpText("resync"), HasSubstr("Duplicates are dropped"));
+}
+
 TEST(EnumsTest, NamesRoundTrip) {
   for (int k = 1; k <= 10; ++k) {
     auto kind = static_cast<v1::OrgKind>(k);
@@ -885,6 +919,83 @@ TEST(FormatTest, Summary) {
             "直属下级组织     12\n");
 }
 
+TEST(FormatTest, Durations) {
+  EXPECT_EQ(FormatDuration(-5), "0s");
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(59), "59s");
+  EXPECT_EQ(FormatDuration(60), "1m00s");
+  EXPECT_EQ(FormatDuration(725), "12m05s");
+  EXPECT_EQ(FormatDuration(3600 * 3 + 7 * 60 + 59), "3h07m");
+  EXPECT_EQ(FormatDuration(86400 * 2 + 3600 * 4 + 1), "2d04h");
+}
+
+// A tier-2 node with its uplink and two child nodes, one of them lagging with
+// rejected changes and a differing digest.
+v1::GetReplicationStatusResponse SampleStatus(int64_t now_ms) {
+  v1::GetReplicationStatusResponse r;
+  r.set_node_id("430102");
+  r.set_incarnation("9f2c");
+  r.set_log_end(120345);
+  r.set_refused_streams(2);
+  v1::LinkStatus* up = r.add_links();
+  up->set_peer("430100");
+  up->set_direction("parent");
+  up->set_state("streaming");
+  up->set_last_ack_ms(now_ms - 1500);
+  up->set_applied_changes(12);
+  up->set_digest("agree");
+  up->set_last_agree_ms(now_ms - 42000);
+  up->set_sessions(1);
+  v1::LinkStatus* child = r.add_links();
+  child->set_peer("430102.wlp");
+  child->set_direction("child");
+  child->set_state("streaming");
+  child->set_lag_positions(4000);
+  child->set_lag_seconds(75);
+  child->set_last_ack_ms(now_ms - 3 * 3600 * 1000);
+  child->set_inflight_batches(4);
+  child->set_applied_changes(250000);
+  child->set_duplicate_changes(17);
+  child->set_rejected_changes(3);
+  child->set_digest("differ");
+  child->set_repairs(2);
+  child->set_sessions(5);
+  v1::LinkStatus* idle = r.add_links();
+  idle->set_peer("430102.dyl");
+  idle->set_direction("child");
+  idle->set_state("closed");
+  idle->set_digest("unknown");
+  return r;
+}
+
+TEST(FormatTest, Links) {
+  const int64_t now = 1577808000000;
+  EXPECT_EQ(
+      FormatLinks(SampleStatus(now), now),
+      "node:             430102\n"
+      "incarnation:      9f2c\n"
+      "log end:          120345\n"
+      "refused streams:  2\n"
+      "\n"
+      "PEER        DIR   STATE      LAG POS    LAG  LAST ACK   INFLIGHT  "
+      "APPLIED/DUP/REJ  DIGEST   LAST AGREE  REPAIRS  SESSIONS\n"
+      "430100      上级  streaming        0     0s  1s ago            0  "
+      "         12/0/0  agree    42s ago           0         1\n"
+      "430102.wlp  下级  streaming     4000  1m15s  3h00m ago         4  "
+      "    250000/17/3  differ   -                 2         5\n"
+      "430102.dyl  下级  closed           0     0s  -                 0  "
+      "          0/0/0  unknown  -                 0         0\n"
+      "note: 430102.wlp: changes rejected as outside the peer's scope (each "
+      "one is audited: ReplicationReject)\n"
+      "note: 430102.wlp: digests differ; a repair runs on its own (`unionctl "
+      "resync CHILD_ID` resends a child's log)\n");
+
+  v1::GetReplicationStatusResponse none;
+  none.set_node_id("430100");
+  EXPECT_THAT(FormatLinks(none, now), AllOf(HasSubstr("refused streams:  0\n"),
+                                            HasSubstr("no replication links")));
+}
+
 TEST(FormatTest, InitialPasswordsComeWithAWarning) {
   v1::CreateChildOrgResponse r;
   r.mutable_org()->set_id("furong.wlp");
@@ -1020,6 +1131,36 @@ class FakeAdmin final : public v1::AdminService::Service {
     return AuthorizedLocked(ctx, "UpdateMember");
   }
 
+  grpc::Status GetReplicationStatus(
+      grpc::ServerContext* ctx, const v1::GetReplicationStatusRequest*,
+      v1::GetReplicationStatusResponse* resp) override {
+    grpc::Status s = Authorized(ctx, "GetReplicationStatus");
+    if (!s.ok()) return s;
+    *resp = SampleStatus(kNowMs);
+    return grpc::Status::OK;
+  }
+  grpc::Status ForceResync(grpc::ServerContext* ctx,
+                           const v1::ForceResyncRequest* req,
+                           v1::ForceResyncResponse*) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    grpc::Status s = AuthorizedLocked(ctx, "ForceResync");
+    if (!s.ok()) return s;
+    resynced_.push_back(req->child_id());
+    if (req->child_id() != "430102.wlp") {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat(req->child_id(), " is not a child node of 430102"));
+    }
+    return grpc::Status::OK;
+  }
+
+  // The time the fake's link ages are relative to.
+  static constexpr int64_t kNowMs = 1577808000000;
+
+  std::vector<std::string> resynced() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return resynced_;
+  }
   std::vector<std::string> calls() {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
@@ -1069,6 +1210,7 @@ class FakeAdmin final : public v1::AdminService::Service {
   std::string last_authorization_;
   std::pair<std::string, std::string> last_passwords_;
   v1::Member updated_;
+  std::vector<std::string> resynced_;
 };
 
 class RunTest : public ::testing::Test {
@@ -1101,7 +1243,8 @@ class RunTest : public ::testing::Test {
     full.insert(full.end(), argv.begin(), argv.end());
     std::istringstream in(stdin_text);
     std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr};
+    Io io{&in,   &out,    &err,
+          false, nullptr, [] { return FakeAdmin::kNowMs + 1000; }};
     Environment env{absl::StrCat("127.0.0.1:", port_), "",
                     dir_.path() + "/home"};
     int code = RunUnionctl(full, env, io);
@@ -1174,10 +1317,15 @@ TEST_F(RunTest, LoginPromptsOnATerminal) {
   std::istringstream in;
   std::ostringstream out, err;
   std::vector<std::string> prompts;
-  Io io{&in, &out, &err, true, [&](const std::string& prompt) {
+  Io io{&in,
+        &out,
+        &err,
+        true,
+        [&](const std::string& prompt) {
           prompts.push_back(prompt);
           return absl::StatusOr<std::string>("Secret-pass1");
-        }};
+        },
+        nullptr};
   Environment env{absl::StrCat("127.0.0.1:", port_), "", dir_.path() + "/home"};
   ASSERT_EQ(RunUnionctl({"login", "furong_admin"}, env, io), kExitOk)
       << err.str();
@@ -1216,7 +1364,7 @@ TEST_F(RunTest, SessionServerIsUsedUnlessOneIsGiven) {
   // No --server and no $UNIONSYNC_SERVER: the session's server.
   std::istringstream in;
   std::ostringstream out, err;
-  Io io{&in, &out, &err, false, nullptr};
+  Io io{&in, &out, &err, false, nullptr, nullptr};
   EXPECT_EQ(RunUnionctl({"whoami"}, {"", "", dir_.path() + "/home"}, io),
             kExitOk)
       << err.str();
@@ -1347,6 +1495,72 @@ TEST_F(RunTest, ExpiredSessionGetsAHint) {
   r = Run({"logout"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(access(session_.c_str(), F_OK), -1);
+}
+
+TEST_F(RunTest, LinksShowsOneRowPerLink) {
+  LogIn();
+  Result r = Run({"links"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(service_.calls(), ElementsAre("Login", "GetReplicationStatus"));
+  EXPECT_EQ(service_.last_authorization(), "Bearer tok-furong_admin");
+  EXPECT_THAT(r.out, StartsWith("node:             430102\n"));
+  EXPECT_THAT(r.out, HasSubstr("refused streams:  2\n"));
+  // Ages are relative to the client's clock (1 s after the fake's).
+  EXPECT_THAT(r.out, HasSubstr("430100      上级  streaming        0     0s  "
+                               "2s ago            0"));
+  EXPECT_THAT(r.out, HasSubstr("430102.wlp  下级  streaming     4000  1m15s"));
+  EXPECT_THAT(r.out, HasSubstr("note: 430102.wlp: changes rejected"));
+
+  r = Run({"links"}, "", {"--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  EXPECT_THAT(r.out, StartsWith("{\"node_id\":\"430102\",\"incarnation\":"
+                                "\"9f2c\",\"log_end\":\"120345\",\"links\":[{"
+                                "\"peer\":\"430100\",\"direction\":"
+                                "\"parent\""));
+  EXPECT_THAT(r.out, HasSubstr("\"rejected_changes\":\"3\""));
+  EXPECT_THAT(r.out, HasSubstr("\"refused_streams\":\"2\"}"));
+}
+
+TEST_F(RunTest, LinksNeedsASession) {
+  Result r = Run({"links"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr("not logged in"));
+  EXPECT_THAT(service_.calls(), IsEmpty());
+}
+
+TEST_F(RunTest, ResyncAsksForTheChild) {
+  LogIn();
+  Result r = Run({"resync", "430102.wlp"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(service_.resynced(), ElementsAre("430102.wlp"));
+  EXPECT_THAT(r.out, StartsWith("resync of 430102.wlp started"));
+  EXPECT_THAT(r.out, HasSubstr("unionctl links"));
+
+  r = Run({"resync", "430102.wlp"}, "", {"--json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{}\n");
+
+  r = Run({"resync", "430103"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err, "error: NOT_FOUND: 430103 is not a child node of 430102\n");
+  r = Run({"resync", "430103"}, "", {"--json"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err,
+            "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"430103 is not "
+            "a child node of 430102\"}}\n");
+
+  // Usage errors exit 2 before any call.
+  r = Run({"resync"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err,
+            "error: missing argument CHILD_ID for `unionctl resync`\n"
+            "run `unionctl resync --help` for usage\n");
+  r = Run({"resync", "--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_THAT(r.out, HasSubstr("Forgets this node's checkpoint"));
+  EXPECT_THAT(service_.resynced(),
+              ElementsAre("430102.wlp", "430102.wlp", "430103", "430103"));
 }
 
 }  // namespace
