@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "synth/synth.h"
+#include "testing/shell.h"
 #include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 
@@ -39,8 +40,7 @@ bool WaitUntil(const std::function<bool()>& done,
                std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll = 50ms);
 
-// 'quoted' for bash.
-std::string ShellQuote(const std::string& s);
+using ::unionsync::testing::ShellQuote;  // tests/testing/shell.h
 
 // The whole file, "" when it cannot be read.
 std::string ReadFileOrEmpty(const std::string& path);

@@ -25,6 +25,7 @@
 #include "node/node_server.h"
 #include "node/uplink.h"
 #include "synth/synth.h"
+#include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
@@ -42,17 +43,7 @@ constexpr char kCertsDir[] = UNIONSYNC_CERTS_DIR;
 constexpr char kCity[] = "430100";
 constexpr char kStrong[] = "Str0ng-Passw0rd!";
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+using ::unionsync::testing::ShellQuote;
 
 // Polls `done` until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& done,

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "testing/shell.h"
 #include "testing/status_matchers.h"
 
 namespace unionsync {
@@ -30,17 +31,7 @@ using ::unionsync::testing::StatusIs;
 constexpr char kCertsDir[] = UNIONSYNC_CERTS_DIR;
 constexpr char kMethod[] = "/unionsync.test.Tls/WhoAmI";
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+using ::unionsync::testing::ShellQuote;
 
 // Runs a bash script; fails the current test on a non-zero exit status.
 void RunShell(const std::string& script) {
