@@ -45,6 +45,7 @@
 #include "node/node_server.h"
 #include "store/store.h"
 #include "synth/synth.h"
+#include "tests/testing/shell.h"
 #include "tls/tls.h"
 
 ABSL_FLAG(int64_t, records, 200000,
@@ -99,17 +100,7 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+using ::unionsync::testing::ShellQuote;
 
 // Polls `done` every `interval` until it holds; dies after --timeout_s.
 void WaitFor(

@@ -265,6 +265,17 @@ absl::Status Admin::RequireAdmin(const Caller& caller, absl::string_view action,
   return absl::OkStatus();
 }
 
+absl::Status Admin::RequireOwnOrgAdmin(const Caller& caller,
+                                       absl::string_view action,
+                                       const std::string& org_id,
+                                       absl::string_view reason) {
+  RETURN_IF_ERROR(RequireAdmin(caller, action, OrgTarget(org_id)));
+  if (org_id != caller.session.org_id) {
+    return Deny(caller, action, OrgTarget(org_id), reason);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Admin::RequireInSubtree(const Caller& caller,
                                      absl::string_view action,
                                      const std::string& org_id) {
@@ -487,13 +498,11 @@ absl::StatusOr<v1::CreateChildOrgResponse> Admin::CreateChildOrg(
   constexpr absl::string_view kAction = "CreateChildOrg";
   ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
   const std::string target = OrgTarget(req.parent_id());
-  RETURN_IF_ERROR(RequireAdmin(caller, kAction, target));
-  if (req.parent_id() != caller.session.org_id) {
-    return Deny(caller, kAction, target,
-                "organisations are registered by their direct parent: "
-                "parent_id must be your own "
-                "organisation (R2)");
-  }
+  RETURN_IF_ERROR(
+      RequireOwnOrgAdmin(caller, kAction, req.parent_id(),
+                         "organisations are registered by their direct parent: "
+                         "parent_id must be your own "
+                         "organisation (R2)"));
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
@@ -624,12 +633,10 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
   constexpr absl::string_view kAction = "UpdateOrgProfile";
   ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
   const std::string target = OrgTarget(req.org_id());
-  RETURN_IF_ERROR(RequireAdmin(caller, kAction, target));
-  if (req.org_id() != caller.session.org_id) {
-    return Deny(caller, kAction, target,
-                "an organisation's profile is completed by the organisation "
-                "itself (R3)");
-  }
+  RETURN_IF_ERROR(RequireOwnOrgAdmin(
+      caller, kAction, req.org_id(),
+      "an organisation's profile is completed by the organisation "
+      "itself (R3)"));
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
@@ -893,13 +900,11 @@ absl::StatusOr<v1::AddMemberResponse> Admin::AddMember(
                                  ? caller.session.org_id
                                  : req.member().org_id();
   const std::string target = OrgTarget(org_id);
-  RETURN_IF_ERROR(RequireAdmin(caller, kAction, target));
-  if (org_id != caller.session.org_id) {
-    return Deny(caller, kAction, target,
-                "members are entered by the union of the unit where they work: "
-                "org_id must be "
-                "your own organisation (R4)");
-  }
+  RETURN_IF_ERROR(RequireOwnOrgAdmin(
+      caller, kAction, org_id,
+      "members are entered by the union of the unit where they work: "
+      "org_id must be "
+      "your own organisation (R4)"));
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
@@ -1066,13 +1071,11 @@ absl::StatusOr<v1::ListMembersResponse> Admin::ListMembers(
   const std::string org_id =
       req.org_id().empty() ? caller.session.org_id : req.org_id();
   const std::string target = OrgTarget(org_id);
-  RETURN_IF_ERROR(RequireAdmin(caller, kAction, target));
-  if (org_id != caller.session.org_id) {
-    return Deny(caller, kAction, target,
-                "member lists are accessible only to the data administrator of "
-                "the union itself "
-                "(R10.2)");
-  }
+  RETURN_IF_ERROR(RequireOwnOrgAdmin(
+      caller, kAction, org_id,
+      "member lists are accessible only to the data administrator of "
+      "the union itself "
+      "(R10.2)"));
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };

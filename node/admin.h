@@ -140,6 +140,12 @@ class Admin {
                     absl::string_view target, absl::Status status);
   absl::Status RequireAdmin(const Caller& caller, absl::string_view action,
                             absl::string_view target);
+  // PERMISSION_DENIED (audited, with `reason`) unless the caller is the data
+  // administrator of `org_id` itself.
+  absl::Status RequireOwnOrgAdmin(const Caller& caller,
+                                  absl::string_view action,
+                                  const std::string& org_id,
+                                  absl::string_view reason);
   // PERMISSION_DENIED (audited) unless `org_id` is the caller's organisation or
   // lies below it.
   absl::Status RequireInSubtree(const Caller& caller, absl::string_view action,

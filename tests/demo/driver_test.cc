@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
 #include "node/node_server.h"
+#include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
 
@@ -89,17 +90,7 @@ class TestNode {
   std::string password_;
 };
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+using ::unionsync::testing::ShellQuote;
 
 // The multi-node topology of scripts/demo at small scale, in one process: the
 // hub (430100), 芙蓉区's node (430102) with the hub as parent, and 文艺路街道's
