@@ -1,6 +1,7 @@
-// unionsync-hub: the city federation's node. For now it is a NodeServer with a
-// mandatory mutual-TLS replication port that receives from the tier-2 nodes;
-// reconciliation, progress, warnings and monitoring come with the hub issue.
+// unionsync-hub: the city federation's node: a NodeServer with a mandatory
+// mutual-TLS replication port that receives from the tier-2 nodes, which
+// also reconciles what arrives, evaluates the campaign's warning rules
+// (--campaign) and can serve the web dashboard (--dashboard_listen).
 // "Is a hub" and "has a parent" are separate: a province hub later is a hub
 // with --parent_address. Flags only (node/serve_flags.cc).
 #include <iostream>
@@ -13,11 +14,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "unionsync-hub --node_id=ID --data_dir=DIR --repl_listen=ADDR "
       "--tls_ca=PEM --tls_cert=PEM --tls_key=PEM [--listen=ADDR] "
+      "[--campaign=FILE] [--dashboard_listen=ADDR] "
       "[--bootstrap_name=NAME ...] [--parent_address=HOST:PORT "
       "--parent_id=ID]");
   absl::ParseCommandLine(argc, argv);
   auto options = unionsync::ServeOptionsFromFlags("unionsync-hub",
-                                                  /*require_replication=*/true);
+                                                  /*hub=*/true);
   if (!options.ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
     return 2;

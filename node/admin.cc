@@ -256,6 +256,39 @@ absl::StatusOr<Admin::Caller> Admin::Authenticate(const CallContext& ctx,
   return caller;
 }
 
+absl::StatusOr<Viewer> Admin::Authenticate(const RequestContext& ctx,
+                                           absl::string_view action) {
+  ASSIGN_OR_RETURN(Caller caller,
+                   Authenticate(CallContext{ctx.token, ctx.peer}, action));
+  return Viewer{caller.session.username, caller.session.org_id,
+                caller.session.role};
+}
+
+namespace {
+// What the audit needs of a monitor caller.
+Session SessionOf(const Viewer& viewer) {
+  Session s;
+  s.username = viewer.username;
+  s.org_id = viewer.org_id;
+  s.role = viewer.role;
+  return s;
+}
+}  // namespace
+
+absl::Status Admin::Deny(const Viewer& viewer, const RequestContext& ctx,
+                         absl::string_view action, absl::string_view target,
+                         absl::string_view reason) {
+  return Deny(Caller{SessionOf(viewer), ctx.token, ctx.peer}, action, target,
+              reason);
+}
+
+absl::Status Admin::AuditRead(const Viewer& viewer, const RequestContext& ctx,
+                              absl::string_view action,
+                              absl::string_view target) {
+  return AuditOnly(AuditOf(Caller{SessionOf(viewer), ctx.token, ctx.peer},
+                           action, target, v1::AUDIT_OK));
+}
+
 absl::Status Admin::RequireAdmin(const Caller& caller, absl::string_view action,
                                  absl::string_view target) {
   if (caller.session.role != v1::DATA_ADMIN) {

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/password.h"
+#include "monitor/monitor.h"
 #include "node/sessions.h"
 #include "store/store.h"
 #include "unionsync/v1/admin.pb.h"
@@ -60,9 +61,20 @@ struct AdminOptions {
   SessionOptions sessions;
 };
 
-class Admin {
+class Admin final : public Authenticator {
  public:
   Admin(Store* store, const Clock* clock, AdminOptions options = {});
+
+  // Authenticator, for the Monitor API and the dashboard: the session checks
+  // and audit of the Admin API.
+  absl::StatusOr<Viewer> Authenticate(const RequestContext& ctx,
+                                      absl::string_view action) override;
+  absl::Status Deny(const Viewer& viewer, const RequestContext& ctx,
+                    absl::string_view action, absl::string_view target,
+                    absl::string_view reason) override;
+  absl::Status AuditRead(const Viewer& viewer, const RequestContext& ctx,
+                         absl::string_view action,
+                         absl::string_view target) override;
 
   absl::StatusOr<v1::LoginResponse> Login(const CallContext& ctx,
                                           const v1::LoginRequest& req);

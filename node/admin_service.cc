@@ -16,9 +16,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-namespace {
-
-CallContext ContextOf(const grpc::ServerContext* ctx) {
+CallContext ContextOf(const grpc::ServerContextBase* ctx) {
   CallContext out;
   out.peer = ctx->peer();
   const auto& md = ctx->client_metadata();
@@ -31,6 +29,8 @@ CallContext ContextOf(const grpc::ServerContext* ctx) {
   }
   return out;
 }
+
+namespace {
 
 // Runs one Admin call and moves its result into the response.
 template <typename Resp, typename Call>

@@ -11,6 +11,7 @@
 
 namespace grpc {
 class Service;
+class ServerContextBase;
 }  // namespace grpc
 
 namespace unionsync {
@@ -19,6 +20,10 @@ class Admin;
 
 // The one mapping from domain errors to gRPC errors.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The session token ("authorization: Bearer <token>") and peer of a call.
+struct CallContext;
+CallContext ContextOf(const grpc::ServerContextBase* ctx);
 
 // A gRPC service for `admin`, which must outlive it.
 std::unique_ptr<grpc::Service> NewAdminService(Admin* admin);

@@ -142,7 +142,7 @@ void LinkWorker::Start() {
   std::shared_ptr<LinkEventQueue> events = events_;
   // Only a signal: the listener runs on whichever thread committed (often an
   // Admin RPC, sometimes the worker itself) and must never touch a core.
-  store_->SetCommitListener([events] { events->NotifyCommit(); });
+  store_->AddCommitListener([events] { events->NotifyCommit(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -158,7 +158,7 @@ void LinkWorker::Stop() {
   }
   events_->Close();
   thread_.join();
-  store_->SetCommitListener(nullptr);
+  // The store's listener keeps the (closed) queue alive and is harmless.
   if (!events_->WaitReactorsDone(kReactorDrainTimeout)) {
     LogLink("some replication streams did not finish within 5 s of stopping");
   }

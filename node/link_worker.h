@@ -9,7 +9,7 @@
 // right core, persists each Ready::apply with ApplyToStore, reports it with
 // Applied() before any other input, and only then hands the messages to the
 // stream. A commit to the store (an Admin call, or an apply for another link)
-// wakes the worker through Store::SetCommitListener so every link sends what
+// wakes the worker through Store::AddCommitListener so every link sends what
 // was just written; the listener only signals.
 //
 // Streams and reactor lifetime: a reactor is driven through the LinkTransport

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   auto options =
       unionsync::ServeOptionsFromFlags("unionsync-node",
-                                       /*require_replication=*/false);
+                                       /*hub=*/false);
   if (!options.ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
     return 2;

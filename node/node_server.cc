@@ -11,12 +11,18 @@
 #include "absl/strings/str_cat.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
+#include "dashboard/dashboard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "monitor/campaign.h"
+#include "monitor/evaluator.h"
+#include "monitor/monitor.h"
+#include "monitor/reconciler.h"
 #include "node/admin_service.h"
 #include "node/link_worker.h"
+#include "node/monitor_service.h"
 #include "node/replication_service.h"
 #include "node/uplink.h"
 
@@ -89,6 +95,64 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
   return absl::OkStatus();
 }
 
+// The dashboard's view of the node: logins through the Admin layer (same
+// lockout, audit and sessions as the Admin API), figures from the Monitor.
+class NodeDashboardBackend final : public DashboardBackend {
+ public:
+  NodeDashboardBackend(Admin* admin, Monitor* monitor)
+      : admin_(admin), monitor_(monitor) {}
+
+  absl::StatusOr<std::string> Login(const std::string& username,
+                                    const std::string& password,
+                                    const std::string& peer) override {
+    v1::LoginRequest req;
+    req.set_username(username);
+    req.set_password(password);
+    ASSIGN_OR_RETURN(v1::LoginResponse resp,
+                     admin_->Login(CallContext{"", peer}, req));
+    if (resp.must_change_password()) {
+      (void)admin_->Logout(CallContext{resp.token(), peer});
+      return absl::FailedPreconditionError(
+          "the initial password must be changed first (unionctl passwd)");
+    }
+    return resp.token();
+  }
+  void Logout(const std::string& token) override {
+    (void)admin_->Logout(CallContext{token, ""});
+  }
+  absl::StatusOr<v1::GetProgressResponse> GetProgress(
+      const RequestContext& ctx, const v1::GetProgressRequest& req) override {
+    return monitor_->GetProgress(ctx, req);
+  }
+  absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(
+      const RequestContext& ctx, const v1::GetTimeSeriesRequest& req) override {
+    return monitor_->GetTimeSeries(ctx, req);
+  }
+  absl::StatusOr<v1::ListWarningsResponse> ListWarnings(
+      const RequestContext& ctx, const v1::ListWarningsRequest& req) override {
+    return monitor_->ListWarnings(ctx, req);
+  }
+  absl::StatusOr<v1::ListConflictsResponse> ListConflicts(
+      const RequestContext& ctx, const v1::ListConflictsRequest& req) override {
+    return monitor_->ListConflicts(ctx, req);
+  }
+  absl::StatusOr<v1::GetSyncFreshnessResponse> GetSyncFreshness(
+      const RequestContext& ctx,
+      const v1::GetSyncFreshnessRequest& req) override {
+    return monitor_->GetSyncFreshness(ctx, req);
+  }
+  absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
+      const RequestContext& ctx,
+      const v1::ExportProgressCsvRequest& req) override {
+    return monitor_->ExportProgressCsv(ctx, req);
+  }
+  std::string MetricsText() override { return monitor_->MetricsText(); }
+
+ private:
+  Admin* admin_;
+  Monitor* monitor_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
@@ -114,11 +178,35 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   store_options.path = options.data_dir;
   store_options.node_id = options.node_id;
   store_options.clock = clock;
+  store_options.track_progress = options.track_progress;
   ASSIGN_OR_RETURN(node->store_, Store::Open(store_options));
   node->clock_ = clock;
   node->admin_ =
       std::make_unique<Admin>(node->store_.get(), clock, options.admin);
   node->admin_service_ = NewAdminService(node->admin_.get());
+
+  v1::CampaignConfig campaign =
+      options.campaign.name().empty() ? DefaultCampaign() : options.campaign;
+  FillRuleDefaults(campaign.mutable_rules());
+  RETURN_IF_ERROR(ValidateCampaign(campaign));
+  NodeServer* raw = node.get();
+  auto links = [raw] { return raw->LinkStatus(); };
+  if (options.hub) {
+    node->reconciler_ = std::make_unique<Reconciler>(node->store_.get(), clock);
+    EvaluatorOptions eval;
+    eval.campaign = campaign;
+    eval.link_status = links;
+    eval.reconciler = node->reconciler_.get();
+    node->evaluator_ =
+        std::make_unique<WarningEvaluator>(node->store_.get(), clock, eval);
+  }
+  MonitorOptions monitor_options;
+  monitor_options.campaign = campaign;
+  monitor_options.link_status = links;
+  monitor_options.reconciler = node->reconciler_.get();
+  node->monitor_ = std::make_unique<Monitor>(
+      node->store_.get(), clock, node->admin_.get(), monitor_options);
+  node->monitor_service_ = NewMonitorService(node->monitor_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -129,10 +217,22 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                            &node->port_);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   builder.RegisterService(node->admin_service_.get());
+  builder.RegisterService(node->monitor_service_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
+  }
+  if (node->reconciler_ != nullptr) node->reconciler_->Start();
+  if (node->evaluator_ != nullptr) node->evaluator_->Start();
+  if (!options.dashboard_listen.empty()) {
+    node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
+        node->admin_.get(), node->monitor_.get());
+    DashboardOptions dashboard;
+    dashboard.listen = options.dashboard_listen;
+    ASSIGN_OR_RETURN(
+        node->dashboard_,
+        Dashboard::Start(dashboard, node->dashboard_backend_.get()));
   }
 
   if (options.repl_listen.empty() && node->uplink_ == nullptr) {
@@ -169,6 +269,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     }
   }
   node->worker_->Start();
+  node->replication_started_ = true;
   // Only now may Admin calls reach the replication members (the Admin server
   // is already serving on other threads).
   node->admin_->SetReplicationControl(node.get());
@@ -178,8 +279,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
 NodeServer::NodeServer() = default;
 NodeServer::~NodeServer() { Shutdown(); }
 
+int NodeServer::dashboard_port() const {
+  return dashboard_ != nullptr ? dashboard_->port() : 0;
+}
+
 std::vector<repl::LinkStats> NodeServer::LinkStatus() const {
-  if (worker_ == nullptr) return {};
+  if (!replication_started_ || worker_ == nullptr) return {};
   return worker_->LinkStatus();
 }
 
@@ -239,7 +344,11 @@ void NodeServer::Shutdown() {
   shut_down_ = true;
   // Replication first: the worker finishes every stream (new ones finish
   // themselves), so the replication server has nothing left to wait for.
+  if (dashboard_ != nullptr) dashboard_->Stop();
   if (worker_ != nullptr) worker_->Stop();
+  // Then the hub's threads, which commit to the store.
+  if (evaluator_ != nullptr) evaluator_->Stop();
+  if (reconciler_ != nullptr) reconciler_->Stop();
   const auto deadline =
       std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (repl_server_ != nullptr) repl_server_->Shutdown(deadline);

@@ -10,6 +10,7 @@
 #ifndef UNIONSYNC_NODE_NODE_SERVER_H_
 #define UNIONSYNC_NODE_NODE_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "repl/link_core.h"
 #include "store/store.h"
 #include "tls/tls.h"
+#include "unionsync/v1/monitor.pb.h"
 
 namespace grpc {
 class Server;
@@ -31,7 +33,12 @@ class Service;
 
 namespace unionsync {
 
+class Dashboard;
+class DashboardBackend;
 class LinkWorker;
+class Monitor;
+class Reconciler;
+class WarningEvaluator;
 class ReplicationService;
 class Uplink;
 
@@ -56,6 +63,17 @@ struct NodeOptions {
   std::string parent_address;
   std::string parent_id;
   repl::LinkConfig link;
+
+  // Every node serves the Monitor API (progress, warnings) for its subtree on
+  // `listen`. A hub also reconciles what arrives and evaluates the warning
+  // rules of `campaign` (monitor/campaign.h; DefaultCampaign() when its name
+  // is empty).
+  bool hub = false;
+  v1::CampaignConfig campaign;
+  // Web dashboard address (dashboard/), e.g. "127.0.0.1:8080"; empty: none.
+  std::string dashboard_listen;
+  // Maintain progress aggregates (turned off only to measure their cost).
+  bool track_progress = true;
 };
 
 // Thread-safety: the accessors and replication queries are thread-safe.
@@ -74,6 +92,12 @@ class NodeServer final : public ReplicationControl {
   int repl_port() const { return repl_port_; }
   Store& store() { return *store_; }
   Admin& admin() { return *admin_; }
+  Monitor& monitor() { return *monitor_; }
+  // The hub's reconciler and rule evaluator; null on other nodes.
+  Reconciler* reconciler() { return reconciler_.get(); }
+  WarningEvaluator* evaluator() { return evaluator_.get(); }
+  // The bound dashboard port; 0 when there is none.
+  int dashboard_port() const;
 
   // Replication state of every link (children, then the uplink); empty when
   // the node does not replicate.
@@ -103,9 +127,16 @@ class NodeServer final : public ReplicationControl {
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
   // Declaration order is destruction order reversed: servers go before the
   // services and the worker they call, the store last.
+  std::atomic<bool> replication_started_{false};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Admin> admin_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<WarningEvaluator> evaluator_;
+  std::unique_ptr<Monitor> monitor_;
+  std::unique_ptr<DashboardBackend> dashboard_backend_;
+  std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<grpc::Service> admin_service_;
+  std::unique_ptr<grpc::Service> monitor_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<LinkWorker> worker_;

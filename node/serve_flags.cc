@@ -2,6 +2,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "monitor/campaign.h"
 
 ABSL_FLAG(std::string, node_id, "",
           "Id of the organisation this process runs for (the organisation "
@@ -40,10 +41,18 @@ ABSL_FLAG(int, scrypt_log2_n, 15,
           "scrypt cost: log2(N). 15 (32 MiB, ~110 ms) in production; lower "
           "only for demos and tests.");
 
+ABSL_FLAG(std::string, campaign, "",
+          "Campaign configuration (protobuf text format, v1.CampaignConfig): "
+          "expected counts, milestones and warning rules. Default: the "
+          "2019-2020 campaign of R8.");
+ABSL_FLAG(std::string, dashboard_listen, "",
+          "Address of the web dashboard and /metrics, e.g. 127.0.0.1:8080; "
+          "empty: none.");
+
 namespace unionsync {
 
 absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
-                                                   bool require_replication) {
+                                                   bool hub) {
   ServeOptions serve;
   serve.program = program;
   NodeOptions& options = serve.node;
@@ -67,7 +76,17 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   if (options.node_id.empty() || options.data_dir.empty()) {
     return absl::InvalidArgumentError("--node_id and --data_dir are required");
   }
-  if (require_replication &&
+  options.hub = hub;
+  options.dashboard_listen = absl::GetFlag(FLAGS_dashboard_listen);
+  if (const std::string path = absl::GetFlag(FLAGS_campaign); !path.empty()) {
+    auto campaign = LoadCampaign(path);
+    if (!campaign.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--campaign: ", campaign.status().message()));
+    }
+    options.campaign = *std::move(campaign);
+  }
+  if (hub &&
       (options.repl_listen.empty() || options.tls.ca_pem_path.empty() ||
        options.tls.cert_pem_path.empty() || options.tls.key_pem_path.empty())) {
     return absl::InvalidArgumentError(absl::StrCat(

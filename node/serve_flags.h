@@ -11,9 +11,10 @@
 namespace unionsync {
 
 // Reads the parsed flags. INVALID_ARGUMENT names the flag at fault.
-// `require_replication`: the process must accept child nodes (the hub).
+// `hub`: the process is the hub: it reconciles, evaluates the warning rules
+// and must accept child nodes.
 absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
-                                                   bool require_replication);
+                                                   bool hub);
 
 }  // namespace unionsync
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/change_rules.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
 
@@ -15,24 +16,6 @@ namespace {
 // anything beyond is a misbehaving peer.
 constexpr size_t kMaxQueuedBatches = 64;
 constexpr size_t kMaxIncarnationBytes = 64;
-
-bool GoesDown(const v1::Change& c) {
-  return c.kind() == v1::PUT_ORG || c.kind() == v1::PUT_ACCOUNT;
-}
-
-std::string AnchorOf(const v1::Change& c) {
-  switch (c.kind()) {
-    case v1::PUT_ORG:
-    case v1::PUT_ORG_PROFILE:
-      return c.org().id();
-    case v1::PUT_MEMBER:
-      return c.member().org_id();
-    case v1::PUT_ACCOUNT:
-      return c.account().org_id();
-    default:
-      return "";
-  }
-}
 
 }  // namespace
 

@@ -24,6 +24,11 @@ inline constexpr char kAudit[] = "audit";  // BE64(seq) -> v1::AuditEntry
 inline constexpr char kLocal[] = "local";  // free-form, not replicated
 inline constexpr char kRepl[] = "repl";    // link cursors, applied sequences
 inline constexpr char kVersions[] = "versions";  // record part -> version
+// Progress aggregates, maintained in every commit (see below).
+inline constexpr char kProgress[] = "progress";
+// Reconciliation records: "w/<warning id>" -> v1::Warning,
+// "x/<conflict id>" -> v1::Conflict.
+inline constexpr char kHub[] = "hub";
 
 // Meta keys in the default column family.
 inline constexpr char kMetaNodeId[] = "meta/node_id";
@@ -34,7 +39,7 @@ inline constexpr char kMetaNextLogPos[] = "meta/next_log_pos";
 inline constexpr char kMetaHlc[] = "meta/hlc";
 inline constexpr char kMetaAuditHead[] =
     "meta/audit_head";  // BE64(seq) + 32-byte hash
-inline constexpr char kSchemaVersion[] = "2";
+inline constexpr char kSchemaVersion[] = "3";
 
 inline std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');
@@ -114,6 +119,60 @@ inline std::string MemberVersionKey(absl::string_view id) {
 }
 inline std::string AccountVersionKey(absl::string_view username) {
   return absl::StrCat("a/", username);
+}
+
+// Credit codes of active organisations: "cc/<code>/<org>" -> "" (more than
+// one organisation per code only in replicas, for the hub to reconcile).
+inline std::string CreditCodePrefix(absl::string_view code) {
+  return absl::StrCat("cc/", code, "/");
+}
+inline std::string CreditCodeKey(absl::string_view code,
+                                 absl::string_view org) {
+  return absl::StrCat("cc/", code, "/", org);
+}
+// Warnings by warned organisation: "wo/<org>/<warning id>" -> "".
+inline std::string OrgWarningPrefix(absl::string_view org) {
+  return absl::StrCat("wo/", org, "/");
+}
+inline std::string OrgWarningKey(absl::string_view org, absl::string_view id) {
+  return absl::StrCat("wo/", org, "/", id);
+}
+inline std::string WarningVersionKey(absl::string_view id) {
+  return absl::StrCat("w/", id);
+}
+inline std::string ConflictVersionKey(absl::string_view id) {
+  return absl::StrCat("x/", id);
+}
+
+// Records in kHub.
+inline std::string WarningKey(absl::string_view id) {
+  return absl::StrCat("w/", id);
+}
+inline std::string ConflictKey(absl::string_view id) {
+  return absl::StrCat("x/", id);
+}
+
+// Progress (column family kProgress). Scopes: "all" (everything held),
+// "r:<region>", "y:<system>".
+//   "s/<scope>" -> v1::SubtreeCounters (digest unused)
+//   "d/<scope>/<YYYY-MM-DD>" -> v1::DayProgress (day in UTC+8)
+//   "o/<org>" -> v1::OrgProgress
+// Days are also kept per subtree, scope "t:<org>".
+inline std::string ScopeKey(absl::string_view scope) {
+  return absl::StrCat("s/", scope);
+}
+inline std::string DayPrefix(absl::string_view scope) {
+  return absl::StrCat("d/", scope, "/");
+}
+inline std::string DayKey(absl::string_view scope, absl::string_view day) {
+  return absl::StrCat("d/", scope, "/", day);
+}
+inline std::string OrgProgressKey(absl::string_view org) {
+  return absl::StrCat("o/", org);
+}
+// "n/<origin node>" -> BE64(writer's ms of the newest change held from it).
+inline std::string OriginTimeKey(absl::string_view origin) {
+  return absl::StrCat("n/", origin);
 }
 
 }  // namespace unionsync::keys

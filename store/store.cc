@@ -11,6 +11,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/change_rules.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -81,7 +84,13 @@ struct Contribution {
   int64_t members = 0;
   int64_t migrant = 0;
   int64_t accounts = 0;
-  std::string digest;  // XOR of record digests.
+  int64_t with_members = 0;  // Set by the commit from own-member counts.
+  std::string digest;        // XOR of record digests.
+
+  bool CountsZero() const {
+    return orgs == 0 && grassroots == 0 && complete == 0 && activated == 0 &&
+           members == 0 && migrant == 0 && accounts == 0 && with_members == 0;
+  }
 
   void Add(const Contribution& o, int sign) {
     orgs += sign * o.orgs;
@@ -91,6 +100,7 @@ struct Contribution {
     members += sign * o.members;
     migrant += sign * o.migrant;
     accounts += sign * o.accounts;
+    with_members += sign * o.with_members;
     if (!o.digest.empty())
       XorInto(&digest, o.digest);  // XOR is its own inverse.
   }
@@ -136,20 +146,6 @@ Contribution ContributionOf(const v1::Change& c,
   return out;
 }
 
-// The organisation a record is counted under.
-std::string AnchorOf(const v1::Change& c) {
-  switch (c.record_case()) {
-    case v1::Change::kOrg:
-      return c.org().id();
-    case v1::Change::kMember:
-      return c.member().org_id();
-    case v1::Change::kAccount:
-      return c.account().org_id();
-    default:
-      return "";
-  }
-}
-
 bool IsActivatingAdmin(const v1::Account& a) {
   return a.role() == v1::DATA_ADMIN && a.state() == v1::CREDENTIAL_ACTIVE;
 }
@@ -191,6 +187,22 @@ void WriteSet::PutAccount(v1::Account account, Mode mode) {
   changes_.push_back(std::move(c));
 }
 
+void WriteSet::PutConflict(v1::Conflict conflict) {
+  modes_.push_back(Mode::kUpsert);
+  v1::Change c;
+  c.set_kind(v1::PUT_CONFLICT);
+  *c.mutable_conflict() = std::move(conflict);
+  changes_.push_back(std::move(c));
+}
+
+void WriteSet::PutWarning(v1::Warning warning) {
+  modes_.push_back(Mode::kUpsert);
+  v1::Change c;
+  c.set_kind(v1::PUT_WARNING);
+  *c.mutable_warning() = std::move(warning);
+  changes_.push_back(std::move(c));
+}
+
 void WriteSet::Audit(v1::AuditEntry entry) {
   audit_.push_back(std::move(entry));
 }
@@ -219,6 +231,8 @@ struct Store::Handles {
   rocksdb::ColumnFamilyHandle* local = nullptr;
   rocksdb::ColumnFamilyHandle* repl = nullptr;
   rocksdb::ColumnFamilyHandle* versions = nullptr;
+  rocksdb::ColumnFamilyHandle* progress = nullptr;
+  rocksdb::ColumnFamilyHandle* hub = nullptr;
 };
 
 Store::~Store() {
@@ -272,7 +286,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
                                           keys::kAudit,
                                           keys::kLocal,
                                           keys::kRepl,
-                                          keys::kVersions};
+                                          keys::kVersions,
+                                          keys::kProgress,
+                                          keys::kHub};
   if (exists) {
     std::vector<std::string> present;
     rocksdb::Status s =
@@ -309,6 +325,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   h.local = h.all[8];
   h.repl = h.all[9];
   h.versions = h.all[10];
+  h.progress = h.all[11];
+  h.hub = h.all[12];
+  store->track_progress_ = options.track_progress;
   store->sync_ = options.sync;
   store->clock_ =
       options.clock != nullptr ? options.clock : SystemClock::Default();
@@ -584,18 +603,27 @@ absl::Status Store::ResetCursor(absl::string_view peer) {
                    "cursor reset");
 }
 
-void Store::SetCommitListener(std::function<void()> listener) {
+uint64_t Store::AddCommitListener(std::function<void()> listener) {
   absl::MutexLock lock(&listener_mu_);
-  listener_ = std::move(listener);
+  const uint64_t id = next_listener_id_++;
+  listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+void Store::RemoveCommitListener(uint64_t id) {
+  // The exclusive lock waits for calls in progress (they hold it shared).
+  absl::MutexLock lock(&listener_mu_);
+  listeners_.erase(
+      std::remove_if(listeners_.begin(), listeners_.end(),
+                     [id](const auto& l) { return l.first == id; }),
+      listeners_.end());
 }
 
 void Store::NotifyCommit() {
-  std::function<void()> listener;
-  {
-    absl::MutexLock lock(&listener_mu_);
-    listener = listener_;
+  absl::ReaderMutexLock lock(&listener_mu_);
+  for (const auto& [id, listener] : listeners_) {
+    if (listener) listener();
   }
-  if (listener) listener();
 }
 
 absl::StatusOr<std::vector<v1::AuditEntry>> Store::ReadAudit(
@@ -703,6 +731,159 @@ absl::StatusOr<std::optional<uint64_t>> Store::VerifyAuditChain() const {
   return std::optional<uint64_t>();
 }
 
+std::string Store::DayOf(int64_t unix_ms) {
+  static const absl::TimeZone kChina = absl::FixedTimeZone(8 * 3600);
+  return absl::FormatCivilTime(
+      absl::ToCivilDay(absl::FromUnixMillis(unix_ms), kChina));
+}
+
+absl::StatusOr<v1::SubtreeCounters> Store::GetScopeCounters(
+    absl::string_view scope) const {
+  auto r = GetProto<v1::SubtreeCounters>(cf_->progress, keys::ScopeKey(scope));
+  if (absl::IsNotFound(r.status())) return v1::SubtreeCounters();
+  return r;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::ListScopes(
+    absl::string_view prefix) const {
+  std::vector<std::string> out;
+  const std::string start = keys::ScopeKey(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->progress));
+  for (it->Seek(Sl(start)); it->Valid() && it->key().starts_with(Sl(start));
+       it->Next()) {
+    out.emplace_back(Sv(it->key()).substr(2));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scope scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, v1::DayProgress>>>
+Store::ReadDays(absl::string_view scope, absl::string_view from,
+                absl::string_view to) const {
+  std::vector<std::pair<std::string, v1::DayProgress>> out;
+  const std::string prefix = keys::DayPrefix(scope);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->progress));
+  for (it->Seek(Sl(absl::StrCat(prefix, from)));
+       it->Valid() && it->key().starts_with(Sl(prefix)); it->Next()) {
+    std::string day(Sv(it->key()).substr(prefix.size()));
+    if (!to.empty() && day > to) break;
+    v1::DayProgress p;
+    if (!p.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("undecodable day ", day));
+    }
+    out.emplace_back(std::move(day), std::move(p));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "day scan"));
+  return out;
+}
+
+absl::StatusOr<v1::OrgProgress> Store::GetOrgProgress(
+    absl::string_view org_id) const {
+  auto r =
+      GetProto<v1::OrgProgress>(cf_->progress, keys::OrgProgressKey(org_id));
+  if (absl::IsNotFound(r.status())) return v1::OrgProgress();
+  return r;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
+Store::OriginTimes() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->progress));
+  for (it->Seek("n/"); it->Valid() && it->key().starts_with("n/"); it->Next()) {
+    out.emplace_back(
+        std::string(Sv(it->key()).substr(2)),
+        static_cast<int64_t>(keys::DecodeBigEndian64(Sv(it->value()))));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "origin scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Org>> Store::ScanOrgs(absl::string_view after,
+                                                     size_t limit) const {
+  std::vector<v1::Org> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->orgs));
+  for (it->Seek(Sl(after)); it->Valid() && out.size() < limit; it->Next()) {
+    if (!after.empty() && Sv(it->key()) == after) continue;
+    v1::Org o;
+    if (!o.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("undecodable organisation ", Sv(it->key())));
+    }
+    out.push_back(std::move(o));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "organisation scan"));
+  return out;
+}
+
+absl::StatusOr<v1::Warning> Store::GetWarning(absl::string_view id) const {
+  return GetProto<v1::Warning>(cf_->hub, keys::WarningKey(id));
+}
+
+absl::StatusOr<v1::Conflict> Store::GetConflict(absl::string_view id) const {
+  return GetProto<v1::Conflict>(cf_->hub, keys::ConflictKey(id));
+}
+
+namespace {
+
+template <typename T>
+absl::StatusOr<std::vector<T>> ScanHub(rocksdb::DB* db,
+                                       rocksdb::ColumnFamilyHandle* cf,
+                                       const std::string& prefix,
+                                       absl::string_view after, size_t limit) {
+  std::vector<T> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), cf));
+  const std::string start = absl::StrCat(prefix, after);
+  for (it->Seek(Sl(start));
+       it->Valid() && it->key().starts_with(Sl(prefix)) && out.size() < limit;
+       it->Next()) {
+    if (!after.empty() && Sv(it->key()) == start) continue;
+    T record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("undecodable record ", Sv(it->key())));
+    }
+    out.push_back(std::move(record));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reconciliation scan"));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Warning>> Store::ScanWarnings(
+    absl::string_view after, size_t limit) const {
+  return ScanHub<v1::Warning>(db_.get(), cf_->hub, "w/", after, limit);
+}
+
+absl::StatusOr<std::vector<v1::Conflict>> Store::ScanConflicts(
+    absl::string_view after, size_t limit) const {
+  return ScanHub<v1::Conflict>(db_.get(), cf_->hub, "x/", after, limit);
+}
+
+absl::StatusOr<std::vector<std::string>> Store::WarningsOfOrg(
+    absl::string_view org_id) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  return ScanSuffixes(it.get(), keys::OrgWarningPrefix(org_id), "",
+                      std::numeric_limits<size_t>::max());
+}
+
+absl::StatusOr<std::vector<std::string>> Store::OrgsWithCreditCode(
+    absl::string_view credit_code) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  return ScanSuffixes(it.get(), keys::CreditCodePrefix(credit_code), "",
+                      std::numeric_limits<size_t>::max());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Commit and apply
 
@@ -757,6 +938,10 @@ std::string VersionKey(const v1::Change& c) {
       return keys::MemberVersionKey(c.member().id());
     case v1::PUT_ACCOUNT:
       return keys::AccountVersionKey(c.account().username());
+    case v1::PUT_CONFLICT:
+      return keys::ConflictVersionKey(c.conflict().id());
+    case v1::PUT_WARNING:
+      return keys::WarningVersionKey(c.warning().id());
     default:
       return "";
   }
@@ -777,15 +962,13 @@ std::string RecordName(const v1::Change& c) {
       return absl::StrCat("member/", c.member().id());
     case v1::PUT_ACCOUNT:
       return absl::StrCat("account/", c.account().username());
+    case v1::PUT_CONFLICT:
+      return absl::StrCat("conflict/", c.conflict().id());
+    case v1::PUT_WARNING:
+      return absl::StrCat("warning/", c.warning().id());
     default:
       return "unknown";
   }
-}
-
-// Kinds a parent ever sends down to a child (registrations and accounts);
-// members and profiles are written inside the child's subtree.
-bool GoesDown(const v1::Change& c) {
-  return c.kind() == v1::PUT_ORG || c.kind() == v1::PUT_ACCOUNT;
 }
 
 bool KindMatchesRecord(const v1::Change& c) {
@@ -797,6 +980,10 @@ bool KindMatchesRecord(const v1::Change& c) {
       return c.has_member();
     case v1::PUT_ACCOUNT:
       return c.has_account();
+    case v1::PUT_CONFLICT:
+      return c.has_conflict() && !c.conflict().id().empty();
+    case v1::PUT_WARNING:
+      return c.has_warning() && !c.warning().id().empty();
     default:
       return false;
   }
@@ -928,6 +1115,28 @@ class Store::CommitContext {
   }
   void TouchActivation(const std::string& org) { activation_orgs_.insert(org); }
 
+  // Progress bookkeeping of one record version entering (+1) or leaving (-1)
+  // `org` on `day`.
+  void AddDay(const std::string& org, const std::string& day,
+              const Contribution& c, int sign, bool is_new) {
+    v1::DayProgress& d = days_[{org, day}];
+    d.set_orgs_net(d.orgs_net() + sign * c.orgs);
+    d.set_grassroots_net(d.grassroots_net() + sign * c.grassroots);
+    d.set_members_net(d.members_net() + sign * c.members);
+    if (is_new) {
+      d.set_grassroots_new(d.grassroots_new() + c.grassroots);
+      d.set_members_new(d.members_new() + c.members);
+    }
+  }
+  void NoteEntry(const std::string& org, int64_t ms) {
+    int64_t& last = entries_[org];
+    last = std::max(last, ms);
+  }
+  void NoteOrigin(const std::string& origin, int64_t ms) {
+    int64_t& last = origins_[origin];
+    last = std::max(last, ms);
+  }
+
   // Whether `org` has a data administrator who has set their own password,
   // before (`overlay` false) or after this commit.
   absl::StatusOr<bool> Activated(const std::string& org, bool overlay) {
@@ -964,10 +1173,17 @@ class Store::CommitContext {
   // replication state, and counters of every touched organisation and its
   // ancestors.
   absl::Status Finish(rocksdb::WriteBatch* batch) {
+    absl::btree_map<std::string, bool> activation_changes;
     for (const auto& org : activation_orgs_) {
       ASSIGN_OR_RETURN(bool before, Activated(org, false));
       ASSIGN_OR_RETURN(bool after, Activated(org, true));
-      if (before != after) deltas_[org].activated += after ? 1 : -1;
+      if (before != after) {
+        deltas_[org].activated += after ? 1 : -1;
+        activation_changes[org] = after;
+      }
+    }
+    if (store_->track_progress_) {
+      RETURN_IF_ERROR(FinishProgress(activation_changes, batch));
     }
     absl::btree_map<std::string, Contribution> totals;
     for (const auto& [anchor, delta] : deltas_) {
@@ -992,6 +1208,7 @@ class Store::CommitContext {
       c.set_members(c.members() + delta.members);
       c.set_migrant_members(c.migrant_members() + delta.migrant);
       c.set_accounts(c.accounts() + delta.accounts);
+      c.set_orgs_with_members(c.orgs_with_members() + delta.with_members);
       std::string digest = c.digest();
       if (!delta.digest.empty()) XorInto(&digest, delta.digest);
       c.set_digest(digest);
@@ -1013,7 +1230,124 @@ class Store::CommitContext {
   }
 
  private:
+  // Per-organisation progress (own members, activation, last entry), then the
+  // region / system / "all" scopes and their days.
+  absl::Status FinishProgress(
+      const absl::btree_map<std::string, bool>& activation_changes,
+      rocksdb::WriteBatch* batch) {
+    absl::btree_set<std::string> touched;
+    for (const auto& [org, delta] : deltas_) {
+      if (delta.members != 0) touched.insert(org);
+    }
+    for (const auto& [org, unused] : activation_changes) touched.insert(org);
+    for (const auto& [org, unused] : entries_) touched.insert(org);
+    for (const std::string& org : touched) {
+      ASSIGN_OR_RETURN(v1::OrgProgress p, store_->GetOrgProgress(org));
+      if (auto it = deltas_.find(org); it != deltas_.end()) {
+        const int64_t before = p.own_members();
+        p.set_own_members(before + it->second.members);
+        if ((before > 0) != (p.own_members() > 0)) {
+          it->second.with_members += p.own_members() > 0 ? 1 : -1;
+        }
+      }
+      if (auto it = activation_changes.find(org);
+          it != activation_changes.end()) {
+        p.set_activated(it->second);
+      }
+      if (auto it = entries_.find(org); it != entries_.end()) {
+        p.set_last_entry_ms(std::max(p.last_entry_ms(), it->second));
+      }
+      batch->Put(store_->cf_->progress, keys::OrgProgressKey(org),
+                 Serialize(p));
+    }
+    absl::btree_map<std::string, Contribution> scopes;
+    for (const auto& [org, delta] : deltas_) {
+      if (delta.CountsZero()) continue;
+      ASSIGN_OR_RETURN(std::vector<std::string> names, ScopesOf(org));
+      for (const std::string& scope : names) scopes[scope].Add(delta, 1);
+    }
+    for (const auto& [scope, delta] : scopes) {
+      if (delta.CountsZero()) continue;
+      ASSIGN_OR_RETURN(v1::SubtreeCounters c, store_->GetScopeCounters(scope));
+      c.set_orgs(c.orgs() + delta.orgs);
+      c.set_grassroots_orgs(c.grassroots_orgs() + delta.grassroots);
+      c.set_profile_complete(c.profile_complete() + delta.complete);
+      c.set_activated_orgs(c.activated_orgs() + delta.activated);
+      c.set_members(c.members() + delta.members);
+      c.set_migrant_members(c.migrant_members() + delta.migrant);
+      c.set_accounts(c.accounts() + delta.accounts);
+      c.set_orgs_with_members(c.orgs_with_members() + delta.with_members);
+      batch->Put(store_->cf_->progress, keys::ScopeKey(scope), Serialize(c));
+    }
+    absl::btree_map<std::pair<std::string, std::string>, v1::DayProgress>
+        day_totals;
+    for (const auto& [origin, ms] : origins_) {
+      const std::string key = keys::OriginTimeKey(origin);
+      ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                       Get(store_->cf_->progress, no_overlay_, key));
+      if (stored.has_value() &&
+          static_cast<int64_t>(keys::DecodeBigEndian64(*stored)) >= ms) {
+        continue;
+      }
+      batch->Put(store_->cf_->progress, key, Sl(keys::BigEndian64(ms)));
+    }
+    for (const auto& [org_day, d] : days_) {
+      ASSIGN_OR_RETURN(std::vector<std::string> names, ScopesOf(org_day.first));
+      // Days are kept per subtree too.
+      std::string current = org_day.first;
+      for (int depth = 0; !current.empty() && depth < kMaxDepth; ++depth) {
+        names.push_back(absl::StrCat("t:", current));
+        ASSIGN_OR_RETURN(std::optional<v1::Org> o, Org(current));
+        if (!o.has_value()) break;
+        current = o->parent_id();
+      }
+      for (const std::string& scope : names) {
+        v1::DayProgress& t = day_totals[{scope, org_day.second}];
+        t.set_orgs_net(t.orgs_net() + d.orgs_net());
+        t.set_grassroots_net(t.grassroots_net() + d.grassroots_net());
+        t.set_members_net(t.members_net() + d.members_net());
+        t.set_grassroots_new(t.grassroots_new() + d.grassroots_new());
+        t.set_members_new(t.members_new() + d.members_new());
+      }
+    }
+    for (const auto& [scope_day, d] : day_totals) {
+      const std::string key = keys::DayKey(scope_day.first, scope_day.second);
+      v1::DayProgress t;
+      std::string value;
+      rocksdb::Status s = store_->db_->Get(
+          rocksdb::ReadOptions(), store_->cf_->progress, Sl(key), &value);
+      if (!s.IsNotFound()) {
+        RETURN_IF_ERROR(FromRocks(s, "day read"));
+        if (!t.ParseFromString(value)) {
+          return absl::DataLossError(absl::StrCat("undecodable ", key));
+        }
+      }
+      t.set_orgs_net(t.orgs_net() + d.orgs_net());
+      t.set_grassroots_net(t.grassroots_net() + d.grassroots_net());
+      t.set_members_net(t.members_net() + d.members_net());
+      t.set_grassroots_new(t.grassroots_new() + d.grassroots_new());
+      t.set_members_new(t.members_new() + d.members_new());
+      batch->Put(store_->cf_->progress, key, Serialize(t));
+    }
+    return absl::OkStatus();
+  }
+
+  // "all", and the region and system of `org` when it has them.
+  absl::StatusOr<std::vector<std::string>> ScopesOf(const std::string& org) {
+    std::vector<std::string> out = {"all"};
+    ASSIGN_OR_RETURN(std::optional<v1::Org> o, Org(org));
+    if (o.has_value()) {
+      if (!o->region().empty()) out.push_back(absl::StrCat("r:", o->region()));
+      if (!o->system().empty()) out.push_back(absl::StrCat("y:", o->system()));
+    }
+    return out;
+  }
+
   const Store* store_;
+  absl::btree_map<std::pair<std::string, std::string>, v1::DayProgress> days_;
+  absl::flat_hash_map<std::string, int64_t> entries_;
+  absl::btree_map<std::string, int64_t> origins_;
+  absl::btree_map<std::string, std::optional<std::string>> no_overlay_;
   absl::flat_hash_map<std::string, std::optional<v1::Org>> orgs_;
   absl::flat_hash_map<std::string, std::optional<v1::Member>> members_;
   absl::flat_hash_map<std::string, std::optional<v1::Account>> accounts_;
@@ -1057,6 +1391,14 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
               "organisation '", in.id(), "' cannot change its parent from '",
               prev->parent_id(), "' to '", in.parent_id(), "'"));
         }
+        // Progress is aggregated by region and system: both are fixed at
+        // registration.
+        if (prev.has_value() &&
+            (prev->region() != in.region() || prev->system() != in.system())) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "organisation '", in.id(),
+              "' cannot change its region or system after registration"));
+        }
         if (!prev.has_value() && !in.parent_id().empty()) {
           ASSIGN_OR_RETURN(std::optional<v1::Org> parent,
                            ctx.Org(in.parent_id()));
@@ -1082,6 +1424,17 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       if (new_child) {
         ctx.PutIndex(keys::ChildKey(merged.parent_id(), merged.id()), "");
       }
+      auto coded = [](const v1::Org& o) {
+        return o.status() == v1::ORG_ACTIVE && !o.credit_code().empty();
+      };
+      if (prev.has_value() && coded(*prev) &&
+          (!coded(merged) || prev->credit_code() != merged.credit_code())) {
+        ctx.DeleteIndex(keys::CreditCodeKey(prev->credit_code(), merged.id()));
+      }
+      if (coded(merged)) {
+        ctx.PutIndex(keys::CreditCodeKey(merged.credit_code(), merged.id()),
+                     "");
+      }
       if (prev.has_value()) *(old.emplace().mutable_org()) = *prev;
       ctx.SetOrg(merged);
       bytes = Serialize(merged);
@@ -1104,7 +1457,14 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
         return absl::AlreadyExistsError(
             absl::StrCat("member '", m.id(), "' already exists"));
       }
-      if (m.status() == v1::MEMBER_ACTIVE && unique_person) {
+      // Checked when a person becomes active here (new, back, or another ID
+      // number). An active member keeps being editable when a duplicate
+      // arrives later from another node: that is the hub's conflict to
+      // reconcile, and editing may be how it is fixed.
+      const bool already_active = prev.has_value() &&
+                                  prev->status() == v1::MEMBER_ACTIVE &&
+                                  prev->id_number() == m.id_number();
+      if (m.status() == v1::MEMBER_ACTIVE && unique_person && !already_active) {
         ASSIGN_OR_RETURN(
             std::vector<std::string> holders,
             ctx.IndexSuffixes(keys::IdNumberPrefix(m.id_number())));
@@ -1162,13 +1522,66 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       batch->Put(cf_->accounts, a.username(), bytes);
       break;
     }
+    case v1::PUT_CONFLICT:
+    case v1::PUT_WARNING: {
+      const std::string anchor = AnchorOf(change);
+      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(anchor));
+      if (!org.has_value()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(RecordName(change), " is about unknown organisation '",
+                         anchor, "'"));
+      }
+      if (change.kind() == v1::PUT_WARNING) {
+        const v1::Warning& w = change.warning();
+        ctx.PutIndex(keys::OrgWarningKey(w.org_id(), w.id()), "");
+        bytes = Serialize(w);
+        batch->Put(cf_->hub, keys::WarningKey(w.id()), bytes);
+      } else {
+        bytes = Serialize(change.conflict());
+        batch->Put(cf_->hub, keys::ConflictKey(change.conflict().id()), bytes);
+      }
+      break;
+    }
     default:
       return absl::InvalidArgumentError("change without a known kind");
   }
-  if (old.has_value()) {
-    ctx.AddContribution(AnchorOf(*old), ContributionOf(*old), -1);
+  if (!IsHubRecord(change)) {
+    const Contribution after = ContributionOf(change, &bytes);
+    const std::string anchor = AnchorOf(change);
+    std::optional<Contribution> before;
+    std::string before_anchor;
+    if (old.has_value()) {
+      before = ContributionOf(*old);
+      before_anchor = AnchorOf(*old);
+      ctx.AddContribution(before_anchor, *before, -1);
+    }
+    ctx.AddContribution(anchor, after, +1);
+    if (track_progress_) {
+      const int64_t ms = HybridClock::PhysicalMs(change.hlc());
+      const std::string day = DayOf(ms);
+      ctx.NoteOrigin(change.origin(), ms);
+      if (before.has_value())
+        ctx.AddDay(before_anchor, day, *before, -1, false);
+      // New in this organisation: it was not counted here before.
+      const bool was_here = before.has_value() && before_anchor == anchor;
+      ctx.AddDay(anchor, day, after, +1, false);
+      if (!was_here || before->members == 0 || before->grassroots == 0) {
+        Contribution fresh;
+        fresh.members =
+            after.members > 0 && !(was_here && before->members > 0) ? 1 : 0;
+        fresh.grassroots =
+            after.grassroots > 0 && !(was_here && before->grassroots > 0) ? 1
+                                                                          : 0;
+        ctx.AddDay(anchor, day, fresh, 0, true);
+      }
+      if (change.kind() == v1::PUT_MEMBER) {
+        ctx.NoteEntry(anchor, ms);
+        if (before.has_value() && before_anchor != anchor) {
+          ctx.NoteEntry(before_anchor, ms);
+        }
+      }
+    }
   }
-  ctx.AddContribution(AnchorOf(change), ContributionOf(change, &bytes), +1);
   ctx.SetVersion(VersionKey(change),
                  VersionValue(change.hlc(), change.origin()));
   change.set_log_pos(log_pos);
@@ -1346,12 +1759,15 @@ class ScopeCheck {
         }
         return std::string();
       }
-      case v1::PUT_ACCOUNT: {
-        ASSIGN_OR_RETURN(bool inside,
-                         ctx.InSubtree(c.account().org_id(), child));
+      case v1::PUT_ACCOUNT:
+      case v1::PUT_CONFLICT:
+      case v1::PUT_WARNING: {
+        // Reconciliation records come up only from a hub below (a city hub
+        // under a province), about organisations of its own subtree.
+        const std::string anchor = AnchorOf(c);
+        ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(anchor, child));
         if (!inside) {
-          return absl::StrCat(RecordName(c), " belongs to '",
-                              c.account().org_id(),
+          return absl::StrCat(RecordName(c), " belongs to '", anchor,
                               "', outside the subtree of '", child, "'");
         }
         return std::string();
@@ -1381,8 +1797,11 @@ class ScopeCheck {
         anchor = c.org().parent_id();
         break;
       case v1::PUT_ACCOUNT:
-        anchor = c.account().org_id();
+      case v1::PUT_WARNING:
+        anchor = AnchorOf(c);
         break;
+      case v1::PUT_CONFLICT:
+        return std::string("conflicts stay with the hub that reconciles");
       case v1::PUT_ORG_PROFILE:
       case v1::PUT_MEMBER:
         if (!batch_.repair) {
@@ -1652,6 +2071,16 @@ absl::StatusOr<std::vector<v1::Change>> Store::OrgSnapshot(
     v1::Change c;
     c.set_kind(v1::PUT_ACCOUNT);
     *c.mutable_account() = std::move(a);
+    RETURN_IF_ERROR(stamp(c));
+  }
+  // Warnings are not in the digests, but a store rebuilt by repair must get
+  // them back too.
+  ASSIGN_OR_RETURN(std::vector<std::string> warnings, WarningsOfOrg(org_id));
+  for (const std::string& id : warnings) {
+    ASSIGN_OR_RETURN(v1::Warning w, GetWarning(id));
+    v1::Change c;
+    c.set_kind(v1::PUT_WARNING);
+    *c.mutable_warning() = std::move(w);
     RETURN_IF_ERROR(stamp(c));
   }
   return out;

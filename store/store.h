@@ -53,6 +53,9 @@ struct StoreOptions {
   // RocksDB environment; nullptr is the default (the file system). Simulations
   // pass an in-memory one (rocksdb::NewMemEnv), which must outlive the store.
   rocksdb::Env* env = nullptr;
+  // Maintain the progress aggregates (per region, system and day, and per
+  // organisation; see GetScopeCounters). Off only to measure their cost.
+  bool track_progress = true;
 };
 
 // A set of record writes and audit entries committed atomically by
@@ -72,6 +75,9 @@ class WriteSet {
   void PutOrgProfile(v1::Org org);
   void PutMember(v1::Member member, Mode mode = Mode::kUpsert);
   void PutAccount(v1::Account account, Mode mode = Mode::kUpsert);
+  // Reconciliation records (written by the hub).
+  void PutConflict(v1::Conflict conflict);
+  void PutWarning(v1::Warning warning);
   // Audit entries; the store fills in seq, time (if zero) and the hash chain.
   void Audit(v1::AuditEntry entry);
   // Local, non-replicated state (lockout counters and the like).
@@ -178,8 +184,8 @@ class Store {
   // sequences of the new incarnation and can never be mistaken for old ones.
   absl::Status StartNewIncarnation();
   // Every record anchored at `org_id` (the organisation's registration and
-  // profile, its members and accounts) as changes carrying the origin and HLC
-  // of the version held, with origin_seq 0: a repair snapshot.
+  // profile, its members, accounts and warnings) as changes carrying the origin
+  // and HLC of the version held, with origin_seq 0: a repair snapshot.
   absl::StatusOr<std::vector<v1::Change>> OrgSnapshot(
       absl::string_view org_id) const;
   // Subtree digest of `org_id` minus those of its children: the digest of the
@@ -224,9 +230,57 @@ class Store {
   // Forgets the checkpoint of the link with `peer`: the next session resends
   // everything from the start (duplicates are dropped on apply).
   absl::Status ResetCursor(absl::string_view peer);
-  // Called (outside the store's locks) after every successful Commit and
-  // ApplyReplicated, so replication can send what was just written.
-  void SetCommitListener(std::function<void()> listener);
+  // Adds a function called (outside the commit lock) after every successful
+  // Commit and ApplyReplicated that wrote changes, so replication can send
+  // what was just written and followers of the log can catch up. Listeners
+  // must be quick and must not commit. Returns an id for
+  // RemoveCommitListener.
+  uint64_t AddCommitListener(std::function<void()> listener);
+  // Removes a listener; when it returns, the listener is not running and will
+  // not be called again.
+  void RemoveCommitListener(uint64_t id);
+
+  // Progress aggregates (maintained when StoreOptions::track_progress):
+  // counters of a scope, "all" (every record held), "r:<region>" or
+  // "y:<system>", all zero when unknown; their digest is unused.
+  absl::StatusOr<v1::SubtreeCounters> GetScopeCounters(
+      absl::string_view scope) const;
+  // Scopes with counters, in key order, whose name starts with `prefix`.
+  absl::StatusOr<std::vector<std::string>> ListScopes(
+      absl::string_view prefix) const;
+  // Daily figures of a scope ("all", "r:<region>", "y:<system>" or
+  // "t:<org>", the subtree of an organisation) for days in [from, to]
+  // ("YYYY-MM-DD", UTC+8; empty: unbounded), in date order; days without
+  // changes are absent.
+  absl::StatusOr<std::vector<std::pair<std::string, v1::DayProgress>>> ReadDays(
+      absl::string_view scope, absl::string_view from,
+      absl::string_view to) const;
+  absl::StatusOr<v1::OrgProgress> GetOrgProgress(
+      absl::string_view org_id) const;
+  // Writer's time (ms) of the newest change held from each origin node.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> OriginTimes()
+      const;
+  // Every organisation held, in id order, after `after`.
+  absl::StatusOr<std::vector<v1::Org>> ScanOrgs(absl::string_view after,
+                                                size_t limit) const;
+
+  // Reconciliation records. NOT_FOUND when absent.
+  absl::StatusOr<v1::Warning> GetWarning(absl::string_view id) const;
+  absl::StatusOr<v1::Conflict> GetConflict(absl::string_view id) const;
+  // Warnings whose id sorts after `after`, or conflicts likewise.
+  absl::StatusOr<std::vector<v1::Warning>> ScanWarnings(absl::string_view after,
+                                                        size_t limit) const;
+  absl::StatusOr<std::vector<v1::Conflict>> ScanConflicts(
+      absl::string_view after, size_t limit) const;
+  // Ids of the warnings of one organisation.
+  absl::StatusOr<std::vector<std::string>> WarningsOfOrg(
+      absl::string_view org_id) const;
+  // Ids of the active organisations holding `credit_code`.
+  absl::StatusOr<std::vector<std::string>> OrgsWithCreditCode(
+      absl::string_view credit_code) const;
+
+  // The day ("YYYY-MM-DD", UTC+8) a time falls on.
+  static std::string DayOf(int64_t unix_ms);
 
   // Audit entries with seq >= from, in order.
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(uint64_t from,
@@ -290,7 +344,10 @@ class Store {
   absl::StatusOr<ApplyResult> ApplyImpl(ReplicatedBatch& batch);
   void NotifyCommit();
   absl::Mutex listener_mu_;
-  std::function<void()> listener_ ABSL_GUARDED_BY(listener_mu_);
+  uint64_t next_listener_id_ ABSL_GUARDED_BY(listener_mu_) = 1;
+  std::vector<std::pair<uint64_t, std::function<void()>>> listeners_
+      ABSL_GUARDED_BY(listener_mu_);
+  bool track_progress_ = true;
 
   mutable absl::Mutex commit_mu_;
   // Mirrors of the meta keys, advanced only after a successful commit.

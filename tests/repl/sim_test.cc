@@ -18,6 +18,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/org_rules.h"
+#include "monitor/reconciler.h"
 #include "node/store_view.h"
 #include "repl/link_core.h"
 #include "rocksdb/env.h"
@@ -70,9 +72,22 @@ class Sim {
   }
 
   // The random workload, with faults unless healed.
+  // The hub reconciles what has arrived (its thread does this in a node).
+  void Reconcile() {
+    Node& hub = nodes_.at(kHub);
+    if (hub.reconciler == nullptr) return;
+    auto r = hub.reconciler->CatchUp();
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (rng_() % 10 == 0) {
+      auto sweep = hub.reconciler->Sweep();
+      ASSERT_TRUE(sweep.ok()) << sweep;
+    }
+  }
+
   void Work(int steps) {
     for (int i = 0; i < steps; ++i) {
       RunFor(rng_() % 40);
+      Reconcile();
       Workload();
       if (!healing_ && Chance(faults_.p_restart)) Restart(RandomNodeId());
     }
@@ -86,8 +101,18 @@ class Sim {
       if (!link.connected) Reconnect(child);
       ChildEnd(child).RequestProbe();
     }
-    // Long enough for every probe round and repair.
-    for (int i = 0; i < 400 && !Quiescent(); ++i) RunFor(250);
+    // Long enough for every probe round and repair; the hub reconciles on
+    // the way, and its warnings travel down before quiescence.
+    for (int i = 0; i < 400 && !Quiescent(); ++i) {
+      RunFor(250);
+      Reconcile();
+      if (Quiescent()) {
+        Node& hub = nodes_.at(kHub);
+        auto sweep = hub.reconciler->Sweep();
+        ASSERT_TRUE(sweep.ok()) << sweep;
+        Reconcile();
+      }
+    }
   }
 
   // Everything delivered, applied and acknowledged; digests compared.
@@ -167,7 +192,75 @@ class Sim {
                           parents.ok() ? parents->ShortDebugString() : "?"));
       }
     }
-    // 4. Each store's own bookkeeping.
+    // 4. Reconciliation: an open conflict for exactly each person active in
+    // two unions and each dissolved union with active members; every
+    // warning the hub holds about a node's subtree is at that node, as is.
+    {
+      std::map<std::string, std::set<std::string>> holders;  // id no -> members
+      std::map<std::string, int64_t> orphans;                // org -> active
+      std::set<std::string> invalid;
+      auto orgs = hub.ScanOrgs("", 1u << 30);
+      if (!orgs.ok()) fail(std::string(orgs.status().message()));
+      for (const auto& o : orgs.ok() ? *orgs : std::vector<v1::Org>()) {
+        auto members = hub.ListMembers(o.id(), "", 1u << 30);
+        if (!members.ok()) continue;
+        for (const auto& m : *members) {
+          if (m.status() != v1::MEMBER_ACTIVE) continue;
+          holders[m.id_number()].insert(m.id());
+          if (o.status() == v1::ORG_DISSOLVED) ++orphans[o.id()];
+          if (!ValidateMember(m).ok()) {
+            invalid.insert(absl::StrCat("invalid/member/", m.id()));
+          }
+        }
+      }
+      std::set<std::string> expected = invalid;
+      for (const auto& [number, ids] : holders) {
+        if (ids.size() < 2) continue;
+        const std::string id = Reconciler::PersonConflictId(number);
+        expected.insert(id);
+        auto c = hub.GetConflict(id);
+        std::set<std::string> sides;
+        if (c.ok()) {
+          for (const auto& side : c->sides()) sides.insert(side.member().id());
+        }
+        if (!c.ok() || c->state() != v1::CONFLICT_OPEN || sides != ids) {
+          fail(absl::StrCat("no open conflict for a person in ", ids.size(),
+                            " unions"));
+        }
+      }
+      for (const auto& [org, n] : orphans) {
+        const std::string id = absl::StrCat("orphan/", org);
+        expected.insert(id);
+        auto c = hub.GetConflict(id);
+        if (!c.ok() || c->state() != v1::CONFLICT_OPEN) {
+          fail(absl::StrCat("no open conflict for dissolved ", org));
+        }
+      }
+      auto conflicts = hub.ScanConflicts("", 1u << 30);
+      for (const auto& c :
+           conflicts.ok() ? *conflicts : std::vector<v1::Conflict>()) {
+        if (c.state() == v1::CONFLICT_OPEN && !expected.count(c.id())) {
+          fail(absl::StrCat("conflict ", c.id(),
+                            " open without cause: ", c.detail()));
+        }
+        ++conflicts_seen_;
+      }
+      auto warnings = hub.ScanWarnings("", 1u << 30);
+      for (const auto& w :
+           warnings.ok() ? *warnings : std::vector<v1::Warning>()) {
+        for (auto& [id, n] : nodes_) {
+          if (n.parent.empty()) continue;
+          auto inside = hub.IsInSubtree(w.org_id(), id);
+          if (!inside.ok() || !*inside) continue;
+          auto there = n.store->GetWarning(w.id());
+          if (!there.ok() ||
+              there->SerializeAsString() != w.SerializeAsString()) {
+            fail(absl::StrCat("warning ", w.id(), " did not reach ", id));
+          }
+        }
+      }
+    }
+    // 5. Each store's own bookkeeping.
     for (auto& [id, n] : nodes_) {
       if (!n.store->GetOrg(id).ok()) {
         // Never registered during this run: nobody may hold it.
@@ -196,6 +289,7 @@ class Sim {
     return c.ok() ? c->members() : -1;
   }
   uint64_t link_breaks() const { return breaks_; }
+  uint64_t conflicts_seen() const { return conflicts_seen_; }
   uint64_t restarts() const { return restarts_; }
 
  private:
@@ -207,6 +301,7 @@ class Sim {
     std::unique_ptr<StoreView> view;
     std::unique_ptr<repl::LinkCore> up;
     std::map<std::string, std::unique_ptr<repl::LinkCore>> down;
+    std::unique_ptr<Reconciler> reconciler;  // The hub's.
   };
   struct Link {
     bool connected = false;
@@ -252,6 +347,9 @@ class Sim {
     ASSERT_TRUE(store.ok()) << store.status();
     n.store = *std::move(store);
     n.view = std::make_unique<StoreView>(n.store.get());
+    if (n.parent.empty()) {
+      n.reconciler = std::make_unique<Reconciler>(n.store.get(), &clock_);
+    }
     repl::LinkConfig config;
     config.window = 1 + rng_() % 4;
     config.max_batch_changes = 1 + rng_() % 64;
@@ -292,6 +390,7 @@ class Sim {
   }
 
   void CloseNode(Node& n) {
+    n.reconciler.reset();
     n.up.reset();
     n.down.clear();
     n.view.reset();
@@ -518,8 +617,12 @@ class Sim {
   }
 
   v1::Org NewOrg(const std::string& id, const std::string& parent,
-                 v1::OrgKind kind, int tier, const std::string& host) {
+                 v1::OrgKind kind, int tier, const std::string& host,
+                 const std::string& region = "",
+                 const std::string& system = "") {
     v1::Org o;
+    o.set_region(region);
+    o.set_system(system);
     o.set_id(id);
     o.set_parent_id(parent);
     o.set_name(absl::StrCat("工会", id));
@@ -548,7 +651,8 @@ class Sim {
     w.PutOrg(NewOrg(kHub, "", v1::CITY_FEDERATION, 1, kHub));
     w.PutAccount(NewAccount("admin", kHub, kHub));
     for (const char* d : {"d1", "d2"}) {
-      w.PutOrg(NewOrg(d, kHub, v1::DISTRICT_FEDERATION, 2, d));
+      w.PutOrg(NewOrg(d, kHub, v1::DISTRICT_FEDERATION, 2, d,
+                      std::string(d) == "d1" ? "430102" : "430103"));
       w.PutAccount(NewAccount(absl::StrCat(d, "admin"), d, kHub));
     }
     Commit(kHub, w);
@@ -592,8 +696,8 @@ class Sim {
       if (tier > 4) return;
       for (const auto& child_node : nodes_.at(node).children) {
         if (!s.GetOrg(child_node).ok() && tier == 3) {
-          w.PutOrg(
-              NewOrg(child_node, node, v1::TOWNSHIP_FEDERATION, 3, child_node));
+          w.PutOrg(NewOrg(child_node, node, v1::TOWNSHIP_FEDERATION, 3,
+                          child_node, own->region()));
           w.PutAccount(
               NewAccount(absl::StrCat(child_node, "admin"), child_node, node));
           Commit(node, w);
@@ -601,7 +705,9 @@ class Sim {
         }
       }
       const std::string id = absl::StrCat(node, ".g", ++org_counter_);
-      w.PutOrg(NewOrg(id, node, v1::INDEPENDENT_GRASSROOTS, tier, node));
+      static const char* kSystems[] = {"", "education", "health", "transport"};
+      w.PutOrg(NewOrg(id, node, v1::INDEPENDENT_GRASSROOTS, tier, node,
+                      own->region(), kSystems[rng_() % 4]));
       w.PutAccount(NewAccount(absl::StrCat("u", org_counter_), id, node));
       Commit(node, w);
       return;
@@ -614,6 +720,18 @@ class Sim {
       m.set_id(absl::StrCat(node, "-m", ++member_counter_));
       m.set_id_number(
           UniqueIdNumber((seed_ % 1000) * 10'000 + member_counter_));
+      // Sometimes a person another node already entered: one person in two
+      // unions, for the hub to reconcile. (A node refuses a person active in
+      // its own store, so only people it does not hold.)
+      if (!used_ids_.empty() && rng_() % 8 == 0) {
+        const auto& [other, id_number] = used_ids_[rng_() % used_ids_.size()];
+        auto held = s.MembersWithIdNumber(id_number);
+        if (other != node && held.ok() && held->empty()) {
+          m.set_id_number(id_number);
+        }
+      }
+      used_ids_.emplace_back(node, m.id_number());
+      m.set_gender((m.id_number()[16] - '0') % 2 == 1 ? v1::MALE : v1::FEMALE);
       m.set_status(v1::MEMBER_ACTIVE);
       w.PutMember(m);
       hosted_members_[node].push_back(m.id());
@@ -631,10 +749,26 @@ class Sim {
       } else if (op < 78 && leaves.size() > 1) {
         m->set_org_id(leaves[rng_() % leaves.size()].id());
       } else {
+        if (m->status() != v1::MEMBER_ACTIVE) {
+          // Back only when nobody here holds the person meanwhile.
+          auto held = s.MembersWithIdNumber(m->id_number());
+          if (!held.ok() || !held->empty()) return;
+        }
         m->set_status(m->status() == v1::MEMBER_ACTIVE ? v1::MEMBER_REMOVED
                                                        : v1::MEMBER_ACTIVE);
       }
       w.PutMember(*m);
+      Commit(node, w);
+      return;
+    }
+    if (op < 88) {
+      // The registering node dissolves a union (or restores it): its members
+      // stay until moved, which the hub reports.
+      if (leaves.empty()) return;
+      v1::Org org = leaves[rng_() % leaves.size()];
+      org.set_status(org.status() == v1::ORG_ACTIVE ? v1::ORG_DISSOLVED
+                                                    : v1::ORG_ACTIVE);
+      w.PutOrg(org);
       Commit(node, w);
       return;
     }
@@ -690,10 +824,12 @@ class Sim {
   int64_t healed_at_ = 0;
   std::map<std::string, std::string> model_;
   std::map<std::string, std::vector<std::string>> hosted_members_;
+  std::vector<std::pair<std::string, std::string>> used_ids_;  // node, id no.
   uint64_t org_counter_ = 0;
   uint64_t member_counter_ = 0;
   uint64_t members_written_ = 0;
   uint64_t breaks_ = 0;
+  uint64_t conflicts_seen_ = 0;
   uint64_t restarts_ = 0;
 };
 
@@ -726,6 +862,7 @@ TEST(ReplicationSimTest, OneSeed) {
   // The run must have exercised something worth checking.
   EXPECT_GT(sim.members_written(), 20u);
   EXPECT_GT(sim.link_breaks(), 0u);
+  EXPECT_GT(sim.conflicts_seen(), 0u);
   ::testing::Test::RecordProperty("members", sim.members_written());
   std::printf(
       "seed %llu: %llu members written, %llu link breaks, %llu restarts, "

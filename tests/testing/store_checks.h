@@ -39,7 +39,9 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
   }
   auto members = store.ListMembers(org_id, "", 1u << 30);
   if (!members.ok()) return members.status();
+  int64_t own_active = 0;
   for (const auto& m : *members) {
+    if (m.status() == v1::MEMBER_ACTIVE) ++own_active;
     if (m.org_id() != org_id)
       return absl::InternalError("member index points at wrong org");
     v1::Change mc;
@@ -68,6 +70,7 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
       activated = true;
   }
   k.set_activated_orgs(activated ? 1 : 0);
+  k.set_orgs_with_members(own_active > 0 ? 1 : 0);
   auto children = store.ListChildren(org_id, "", 1u << 30);
   if (!children.ok()) return children.status();
   for (const auto& child : *children) {
@@ -81,10 +84,133 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
     k.set_members(k.members() + s.members());
     k.set_migrant_members(k.migrant_members() + s.migrant_members());
     k.set_accounts(k.accounts() + s.accounts());
+    k.set_orgs_with_members(k.orgs_with_members() + s.orgs_with_members());
     XorInto(&out.digest, sub->digest);
   }
   k.set_digest(out.digest);
   return out;
+}
+
+// Checks the progress aggregates (Store::GetScopeCounters, ReadDays,
+// GetOrgProgress) against a recount over every organisation, member and
+// account the store holds: scope counters for "all", each region and each
+// system; per organisation its own active members and activation; the days
+// of each scope and subtree summing to the current figures.
+inline absl::Status CheckProgressAggregates(const Store& store) {
+  auto orgs = store.ScanOrgs("", 1u << 30);
+  if (!orgs.ok()) return orgs.status();
+  std::map<std::string, v1::SubtreeCounters> scopes;
+  std::map<std::string, std::string> parent_of;
+  std::map<std::string, std::pair<int64_t, int64_t>>
+      own;  // grassroots, members
+  for (const v1::Org& o : *orgs) parent_of[o.id()] = o.parent_id();
+  for (const v1::Org& o : *orgs) {
+    v1::SubtreeCounters k;
+    if (o.status() == v1::ORG_ACTIVE) {
+      k.set_orgs(1);
+      k.set_grassroots_orgs(IsGrassroots(o.kind()) ? 1 : 0);
+      k.set_profile_complete(o.profile_completeness() >= 100 ? 1 : 0);
+    }
+    auto members = store.ListMembers(o.id(), "", 1u << 30);
+    if (!members.ok()) return members.status();
+    int64_t active = 0;
+    for (const auto& m : *members) {
+      if (m.status() != v1::MEMBER_ACTIVE) continue;
+      ++active;
+      k.set_migrant_members(k.migrant_members() + (m.migrant_worker() ? 1 : 0));
+    }
+    k.set_members(active);
+    k.set_orgs_with_members(active > 0 ? 1 : 0);
+    auto accounts = store.ListAccounts(o.id());
+    if (!accounts.ok()) return accounts.status();
+    bool activated = false;
+    for (const auto& a : *accounts) {
+      if (a.state() != v1::CREDENTIAL_DISABLED)
+        k.set_accounts(k.accounts() + 1);
+      if (a.role() == v1::DATA_ADMIN && a.state() == v1::CREDENTIAL_ACTIVE) {
+        activated = true;
+      }
+    }
+    k.set_activated_orgs(activated ? 1 : 0);
+    auto progress = store.GetOrgProgress(o.id());
+    if (!progress.ok()) return progress.status();
+    if (progress->own_members() != active ||
+        progress->activated() != activated) {
+      return absl::InternalError(absl::StrCat(
+          "progress of ", o.id(), " is ", progress->ShortDebugString(),
+          " but a recount gives ", active, " members, activated ", activated));
+    }
+    own[o.id()] = {k.grassroots_orgs(), k.members()};
+    std::vector<std::string> names = {"all"};
+    if (!o.region().empty()) names.push_back(absl::StrCat("r:", o.region()));
+    if (!o.system().empty()) names.push_back(absl::StrCat("y:", o.system()));
+    for (const auto& n : names) {
+      v1::SubtreeCounters& t = scopes[n];
+      t.set_orgs(t.orgs() + k.orgs());
+      t.set_grassroots_orgs(t.grassroots_orgs() + k.grassroots_orgs());
+      t.set_profile_complete(t.profile_complete() + k.profile_complete());
+      t.set_activated_orgs(t.activated_orgs() + k.activated_orgs());
+      t.set_members(t.members() + k.members());
+      t.set_migrant_members(t.migrant_members() + k.migrant_members());
+      t.set_accounts(t.accounts() + k.accounts());
+      t.set_orgs_with_members(t.orgs_with_members() + k.orgs_with_members());
+    }
+  }
+  auto stored_scopes = store.ListScopes("");
+  if (!stored_scopes.ok()) return stored_scopes.status();
+  for (const auto& n : *stored_scopes) scopes[n];  // Stored ones must be zero.
+  for (const auto& [name, expected] : scopes) {
+    auto got = store.GetScopeCounters(name);
+    if (!got.ok()) return got.status();
+    if (got->SerializeAsString() != expected.SerializeAsString()) {
+      return absl::InternalError(
+          absl::StrCat("scope ", name, " is ", got->ShortDebugString(),
+                       " but a recount gives ", expected.ShortDebugString()));
+    }
+    // Its days sum to the figures.
+    auto days = store.ReadDays(name, "", "");
+    if (!days.ok()) return days.status();
+    int64_t g = 0, m = 0, o = 0;
+    for (const auto& [day, d] : *days) {
+      g += d.grassroots_net();
+      m += d.members_net();
+      o += d.orgs_net();
+    }
+    if (g != expected.grassroots_orgs() || m != expected.members() ||
+        o != expected.orgs()) {
+      return absl::InternalError(absl::StrCat(
+          "days of scope ", name, " sum to ", o, " orgs, ", g, " grassroots, ",
+          m, " members; expected ", expected.ShortDebugString()));
+    }
+  }
+  // Days per subtree.
+  std::map<std::string, std::pair<int64_t, int64_t>> subtree;
+  for (const auto& [id, counts] : own) {
+    std::string current = id;
+    for (int depth = 0; !current.empty() && depth < 16; ++depth) {
+      subtree[current].first += counts.first;
+      subtree[current].second += counts.second;
+      auto it = parent_of.find(current);
+      if (it == parent_of.end()) break;
+      current = it->second;
+    }
+  }
+  for (const auto& [id, counts] : subtree) {
+    if (parent_of.count(id) == 0) continue;
+    auto days = store.ReadDays(absl::StrCat("t:", id), "", "");
+    if (!days.ok()) return days.status();
+    int64_t g = 0, m = 0;
+    for (const auto& [day, d] : *days) {
+      g += d.grassroots_net();
+      m += d.members_net();
+    }
+    if (g != counts.first || m != counts.second) {
+      return absl::InternalError(absl::StrCat(
+          "days of subtree ", id, " sum to ", g, " grassroots and ", m,
+          " members; a recount gives ", counts.first, " and ", counts.second));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Checks every invariant for the subtree of `root`; returns the first
@@ -121,10 +247,21 @@ inline absl::Status CheckStoreInvariants(const Store& store,
                                             store.next_log_pos()));
   }
   std::map<std::string, std::string> newest;
+  std::map<std::string, std::string> newest_hub;  // Reconciliation records.
   for (size_t i = 0; i < log->size(); ++i) {
     const auto& c = (*log)[i];
     if (c.log_pos() != i + 1 || (!replicated && c.origin_seq() != i + 1)) {
       return absl::InternalError(absl::StrCat("log gap at ", i + 1));
+    }
+    if (c.kind() == v1::PUT_WARNING) {
+      newest_hub[absl::StrCat("w/", c.warning().id())] =
+          c.warning().SerializeAsString();
+      continue;
+    }
+    if (c.kind() == v1::PUT_CONFLICT) {
+      newest_hub[absl::StrCat("x/", c.conflict().id())] =
+          c.conflict().SerializeAsString();
+      continue;
     }
     newest[absl::StrCat(c.record_case(), "/", c.org().id(), c.member().id(),
                         c.account().username())] = Store::RecordDigest(c);
@@ -150,6 +287,23 @@ inline absl::Status CheckStoreInvariants(const Store& store,
           absl::StrCat("stored record ", key, " differs from its log"));
     }
   }
+  for (const auto& [key, bytes] : newest_hub) {
+    std::string stored;
+    if (key[0] == 'w') {
+      auto w = store.GetWarning(key.substr(2));
+      if (!w.ok()) return w.status();
+      stored = w->SerializeAsString();
+    } else {
+      auto x = store.GetConflict(key.substr(2));
+      if (!x.ok()) return x.status();
+      stored = x->SerializeAsString();
+    }
+    if (stored != bytes) {
+      return absl::InternalError(
+          absl::StrCat("stored record ", key, " differs from its log"));
+    }
+  }
+  if (auto s = CheckProgressAggregates(store); !s.ok()) return s;
   auto broken = store.VerifyAuditChain();
   if (!broken.ok()) return broken.status();
   if (broken->has_value()) {

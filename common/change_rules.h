@@ -1,0 +1,45 @@
+// What kind of record a replicated change carries, where it is anchored and
+// which way it travels: one definition for the store and the replication core.
+#ifndef UNIONSYNC_COMMON_CHANGE_RULES_H_
+#define UNIONSYNC_COMMON_CHANGE_RULES_H_
+
+#include <string>
+
+#include "unionsync/v1/model.pb.h"
+
+namespace unionsync {
+
+// The organisation a record belongs to (counted under, scoped by).
+inline std::string AnchorOf(const v1::Change& c) {
+  switch (c.record_case()) {
+    case v1::Change::kOrg:
+      return c.org().id();
+    case v1::Change::kMember:
+      return c.member().org_id();
+    case v1::Change::kAccount:
+      return c.account().org_id();
+    case v1::Change::kConflict:
+      return c.conflict().anchor_org();
+    case v1::Change::kWarning:
+      return c.warning().org_id();
+    default:
+      return "";
+  }
+}
+
+// Kinds a parent sends down to a child: registrations, accounts and warnings.
+// Members and profiles are written inside the child's subtree; conflicts stay
+// with the reconciling hub (and go up from it).
+inline bool GoesDown(const v1::Change& c) {
+  return c.kind() == v1::PUT_ORG || c.kind() == v1::PUT_ACCOUNT ||
+         c.kind() == v1::PUT_WARNING;
+}
+
+// Reconciliation records (not counted in subtree counters or digests).
+inline bool IsHubRecord(const v1::Change& c) {
+  return c.kind() == v1::PUT_CONFLICT || c.kind() == v1::PUT_WARNING;
+}
+
+}  // namespace unionsync
+
+#endif  // UNIONSYNC_COMMON_CHANGE_RULES_H_

@@ -1,0 +1,111 @@
+// The hub's web dashboard (R7, R8): one HTTP server that serves a login form,
+// the progress page in Simplified Chinese (HTML, CSS and one vanilla JS file,
+// all embedded in the binary; nothing from a CDN), a JSON API for the page, the
+// progress CSV export and the Prometheus /metrics endpoint.
+//
+// Routes (see dashboard/dashboard.cc):
+//   GET  /login, POST /login   form; sets the `us_session` cookie (HttpOnly,
+//                              SameSite=Strict) holding the Admin session token
+//   POST /logout               ends the session
+//   GET  /                     the dashboard page (login required)
+//   GET  /static/app.css, /static/app.js   assets (public: no data inside)
+//   GET  /api/progress, /api/timeseries, /api/warnings, /api/conflicts,
+//        /api/freshness        JSON of the Monitor API's responses (login
+//                              required; 401 JSON without a session)
+//   GET  /api/progress.csv     the progress report as a download
+//   GET  /metrics              Prometheus text, NO login: figures only, no
+//                              personal data. Bind the dashboard to a trusted
+//                              address (loopback by default) or put it behind a
+//                              proxy that restricts /metrics.
+//
+// Conflict sides reach the browser without their personal fields (the page
+// names organisations only); the page reads conflicts once a minute, not on
+// every 10-second refresh, because the node audits every read of them.
+//
+// The server speaks plain HTTP: keep it on loopback or behind a TLS-terminating
+// reverse proxy. Request bodies over 8 KiB are refused (413).
+//
+// Every response carries Content-Security-Policy (default-src 'self', no
+// inline script or style), X-Content-Type-Options: nosniff,
+// X-Frame-Options: DENY and Referrer-Policy: same-origin; /api responses are
+// Cache-Control: no-store.
+//
+// Thread-safety: Start, port and Stop may be called from any thread; the
+// backend is called concurrently from up to `threads` server threads.
+#ifndef UNIONSYNC_DASHBOARD_DASHBOARD_H_
+#define UNIONSYNC_DASHBOARD_DASHBOARD_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "monitor/monitor.h"
+#include "unionsync/v1/monitor.pb.h"
+
+namespace unionsync {
+
+// What the dashboard needs from the node (implemented by the node: Admin for
+// login, Monitor for figures). Called concurrently from the server's threads.
+class DashboardBackend {
+ public:
+  virtual ~DashboardBackend() = default;
+
+  // Opens a session; returns its token. UNAUTHENTICATED for bad credentials,
+  // FAILED_PRECONDITION when the password is initial or reset and must be
+  // changed first (the page says so: change it with `unionctl passwd`),
+  // RESOURCE_EXHAUSTED when the account is locked out.
+  virtual absl::StatusOr<std::string> Login(const std::string& username,
+                                            const std::string& password,
+                                            const std::string& peer) = 0;
+  virtual void Logout(const std::string& token) = 0;
+
+  virtual absl::StatusOr<v1::GetProgressResponse> GetProgress(
+      const RequestContext& ctx, const v1::GetProgressRequest& req) = 0;
+  virtual absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(
+      const RequestContext& ctx, const v1::GetTimeSeriesRequest& req) = 0;
+  virtual absl::StatusOr<v1::ListWarningsResponse> ListWarnings(
+      const RequestContext& ctx, const v1::ListWarningsRequest& req) = 0;
+  virtual absl::StatusOr<v1::ListConflictsResponse> ListConflicts(
+      const RequestContext& ctx, const v1::ListConflictsRequest& req) = 0;
+  virtual absl::StatusOr<v1::GetSyncFreshnessResponse> GetSyncFreshness(
+      const RequestContext& ctx, const v1::GetSyncFreshnessRequest& req) = 0;
+  virtual absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
+      const RequestContext& ctx, const v1::ExportProgressCsvRequest& req) = 0;
+
+  // Prometheus text exposition (version 0.0.4); figures only.
+  virtual std::string MetricsText() = 0;
+};
+
+struct DashboardOptions {
+  // "host:port" or "[v6-host]:port"; port 0 picks a free port (see port()).
+  std::string listen = "127.0.0.1:0";
+  int threads = 4;  // Server threads, 1..64.
+};
+
+class Dashboard {
+ public:
+  // Binds `options.listen` and starts serving in the background. `backend` is
+  // not owned and must outlive the dashboard. INVALID_ARGUMENT for a bad
+  // address or thread count, UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Dashboard>> Start(
+      DashboardOptions options, DashboardBackend* backend);
+
+  Dashboard(const Dashboard&) = delete;
+  Dashboard& operator=(const Dashboard&) = delete;
+  // Stops the server (see Stop).
+  ~Dashboard();
+
+  // The bound port.
+  int port() const;
+  // Stops accepting connections and waits for the server thread. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Dashboard(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace unionsync
+
+#endif  // UNIONSYNC_DASHBOARD_DASHBOARD_H_

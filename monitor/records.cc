@@ -1,0 +1,137 @@
+#include "monitor/records.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace unionsync {
+namespace {
+
+constexpr int kMaxHistory = 50;
+
+void AddEvent(v1::Warning* w, int64_t now_ms, const char* what) {
+  v1::WarningEvent* e = w->add_history();
+  e->set_time_ms(now_ms);
+  e->set_what(what);
+  e->set_text(w->text());
+  if (w->history_size() > kMaxHistory) {
+    w->mutable_history()->DeleteSubrange(0, w->history_size() - kMaxHistory);
+  }
+  w->set_updated_at_ms(now_ms);
+}
+
+}  // namespace
+
+std::optional<v1::Warning> RaiseWarning(
+    const std::optional<v1::Warning>& existing, const WarningSpec& spec,
+    int64_t now_ms) {
+  if (existing.has_value() && existing->open() &&
+      existing->severity() == spec.severity &&
+      (existing->text() == spec.text || !spec.update_text)) {
+    return std::nullopt;
+  }
+  v1::Warning w;
+  if (existing.has_value()) w = *existing;
+  const bool reopen = !existing.has_value() || !existing->open();
+  w.set_id(spec.id);
+  w.set_kind(spec.kind);
+  w.set_severity(spec.severity);
+  w.set_org_id(spec.org_id);
+  w.set_subject(spec.subject);
+  w.set_text(spec.text);
+  w.set_open(true);
+  if (reopen) {
+    w.set_raised_at_ms(now_ms);
+    w.set_cleared_at_ms(0);
+    w.clear_escalated_to();
+    w.set_escalated_at_ms(0);
+  }
+  AddEvent(&w, now_ms, reopen ? "raised" : "updated");
+  return w;
+}
+
+std::optional<v1::Warning> ClearWarning(const v1::Warning& existing,
+                                        int64_t now_ms) {
+  if (!existing.open()) return std::nullopt;
+  v1::Warning w = existing;
+  w.set_open(false);
+  w.set_cleared_at_ms(now_ms);
+  AddEvent(&w, now_ms, "cleared");
+  return w;
+}
+
+std::optional<v1::Warning> EscalateWarning(const v1::Warning& existing,
+                                           const std::string& parent_org,
+                                           int64_t now_ms) {
+  if (!existing.open() || !existing.escalated_to().empty() ||
+      parent_org.empty()) {
+    return std::nullopt;
+  }
+  v1::Warning w = existing;
+  w.set_escalated_to(parent_org);
+  w.set_escalated_at_ms(now_ms);
+  AddEvent(&w, now_ms, "escalated");
+  return w;
+}
+
+std::string MaskIdNumber(absl::string_view id_number) {
+  if (id_number.size() < 10) return "******";
+  return absl::StrCat(id_number.substr(0, 6),
+                      std::string(id_number.size() - 10, '*'),
+                      id_number.substr(id_number.size() - 4));
+}
+
+std::string MaskPhone(absl::string_view phone) {
+  if (phone.size() < 7) return "****";
+  return absl::StrCat(phone.substr(0, 3), std::string(phone.size() - 7, '*'),
+                      phone.substr(phone.size() - 4));
+}
+
+const char* WarningKindName(v1::WarningKind kind) {
+  switch (kind) {
+    case v1::BEHIND_TARGET:
+      return "进度落后";
+    case v1::NO_NEW_ENTRIES:
+      return "长期未录入";
+    case v1::INITIAL_PASSWORD_UNCHANGED:
+      return "初始密码未修改";
+    case v1::NODE_NOT_SYNCED:
+      return "节点未同步";
+    case v1::DUPLICATE_DATA:
+      return "重复数据";
+    case v1::INVALID_RECORD:
+      return "数据不合规";
+    default:
+      return "其他";
+  }
+}
+
+const char* SeverityName(v1::Severity severity) {
+  switch (severity) {
+    case v1::SEVERITY_NOTICE:
+      return "提示";
+    case v1::SEVERITY_WARNING:
+      return "预警";
+    case v1::SEVERITY_SERIOUS:
+      return "严重";
+    default:
+      return "未定";
+  }
+}
+
+const char* ConflictKindName(v1::ConflictKind kind) {
+  switch (kind) {
+    case v1::DUPLICATE_PERSON:
+      return "同一人员多处在册";
+    case v1::DUPLICATE_CREDIT_CODE:
+      return "统一社会信用代码重复";
+    case v1::ORPHANED_RECORDS:
+      return "撤销组织遗留会员";
+    case v1::TRANSFER_HALF_DONE:
+      return "会员转移未完成";
+    case v1::INVALID_DATA:
+      return "数据不合规";
+    default:
+      return "其他";
+  }
+}
+
+}  // namespace unionsync
