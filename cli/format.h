@@ -18,7 +18,11 @@ namespace unionsync::v1 {
 class Account;
 class CreateChildOrgResponse;
 class GetReplicationStatusResponse;
+class GetProgressResponse;
 class GetSubtreeSummaryResponse;
+class GetSyncFreshnessResponse;
+class ListConflictsResponse;
+class Warning;
 class LoginResponse;
 class Member;
 class Org;
@@ -80,6 +84,14 @@ std::string FormatLinks(const v1::GetReplicationStatusResponse& response,
 
 // The line printed after a page when more pages exist and --all was not given.
 std::string FormatMorePages(absl::string_view next_page_token);
+
+// The monitor verbs (cli/monitor_format.cc).
+std::string FormatProgress(const v1::GetProgressResponse& response);
+std::string FormatWarnings(const std::vector<v1::Warning>& warnings);
+// One warning update of `warnings --watch`.
+std::string FormatWarningLine(const v1::Warning& warning);
+std::string FormatConflicts(const v1::ListConflictsResponse& response);
+std::string FormatFreshness(const v1::GetSyncFreshnessResponse& response);
 
 }  // namespace unionsync::cli
 

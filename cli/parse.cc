@@ -10,14 +10,19 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "cli/args.h"
+#include "cli/audit_cmd.h"
 #include "cli/enums.h"
+#include "cli/export_cmd.h"
+#include "cli/ingest_cmd.h"
 #include "common/status_macros.h"
 #include "unionsync/v1/admin.pb.h"
+#include "unionsync/v1/monitor.pb.h"
 
 namespace unionsync::cli {
 namespace {
 
-constexpr char kGroups[][8] = {"org", "account", "member"};
+constexpr char kGroups[][8] = {"org",    "account", "member",
+                               "import", "audit",   "export"};
 constexpr int kMaxPageSize = 1000;
 
 FlagSpec Value(std::string name, std::string value_name, std::string help,
@@ -216,9 +221,10 @@ const std::vector<VerbSpec>& Verbs() {
        {},
        {Required("org", "ID", "Organisation of the account"),
         Required("user", "NAME", "Account name [a-z0-9_.-]{3,64}"),
-        Required("role", "admin|viewer",
+        Required("role", "admin|viewer|leader",
                  "admin: data administrator (信息管理员); viewer: read-only "
-                 "(只读查看)"),
+                 "(只读查看); leader: the unit's responsible leader, who "
+                 "approves exports (单位负责人)"),
         Value("name", "DISPLAY", "Display name")},
        "Prints the initial password once; it must be changed at first login.",
        {"unionctl account create --org furong --user furong_view --role viewer "
@@ -297,6 +303,9 @@ const std::vector<VerbSpec>& Verbs() {
        }(),
        "ID numbers are masked in the list; `member get` shows them in full.",
        {"unionctl member list furong.wlp.abc --migrant-only --all"}},
+      TemplateVerbSpec(),
+      ImportMembersVerbSpec(),
+      ImportOrgsVerbSpec(),
       {"summary",
        "Counts for an organisation and everything below it.",
        {{"ORG", "Organisation id"}},
@@ -363,6 +372,76 @@ const std::vector<VerbSpec>& Verbs() {
        "`unionctl links`. Only the data administrator of the node's own "
        "organisation may ask.",
        {"unionctl resync 430102"}},
+      AuditVerifyVerbSpec(),
+      AuditSearchVerbSpec(),
+      ExportRequestVerbSpec(),
+      ExportApproveVerbSpec(),
+      ExportListVerbSpec(),
+      ExportDownloadVerbSpec(),
+      ExportTraceVerbSpec(),
+      {"progress",
+       "Entry progress against the campaign: the city (or your subtree), by "
+       "region, by system, or by child organisation.",
+       {},
+       {Value("view", "city|regions|systems|children",
+              "What to list (default regions at the node's own "
+              "organisation, else children)"),
+        Value("org", "ORG", "For --view children: whose children"),
+        Value("csv", "FILE", "Also write the report as CSV (UTF-8, Excel)")},
+       "Columns (Chinese label: meaning):\n"
+       "  基层工会 已录入/预计  grassroots unions entered / expected\n"
+       "  今日目标              grassroots target for today on the "
+       "trajectory\n"
+       "  会员 已录入/预计      members entered / expected\n"
+       "  会员今日目标          members target for today\n"
+       "  资料完整 已激活 有会员  organisations with a complete profile, "
+       "whose initial\n"
+       "                        password was changed, with at least one "
+       "member\n"
+       "  今日/本周新增         new members today / in the last 7 days\n"
+       "  状态                  落后 when behind the target trajectory\n"
+       "Regions and systems are for the data administrator of the node's own "
+       "organisation.",
+       {"unionctl progress", "unionctl progress --view systems",
+        "unionctl progress --view children --org 430102 --csv report.csv"}},
+      {"warnings",
+       "Warnings of your subtree (progress behind, no entries, initial "
+       "passwords, sync, duplicates).",
+       {},
+       {Value("org", "ORG", "Subtree root (default your organisation)"),
+        Bool("all", "Also list cleared warnings"),
+        Bool("watch",
+             "Keep running and print each warning as it is raised, "
+             "updated, escalated or cleared"),
+        Value("max", "N", "With --watch: stop after N updates")},
+       "Each warning has a severity (提示/预警/严重), the warned "
+       "organisation, a text for the\nclerk, and 已上报 when it was escalated "
+       "to the parent tier.",
+       {"unionctl warnings", "unionctl warnings --watch"}},
+      {"conflicts",
+       "Reconciliation conflicts found by the hub (one person in two unions, "
+       "duplicate credit codes, ...).",
+       {},
+       {Bool("all", "Also list resolved and cleared conflicts")},
+       "Only the data administrator of the node's own organisation; ID and "
+       "phone numbers are masked.",
+       {"unionctl conflicts"}},
+      {"resolve",
+       "Record how a conflict was resolved (at the hub).",
+       {{"CONFLICT_ID", "Id from `unionctl conflicts`"}},
+       {Value("note", "TEXT",
+              "What was done (required, up to 200 "
+              "characters)")},
+       "The resolution is a replicated record; the warnings the conflict "
+       "raised are cleared.",
+       {"unionctl resolve person/0a1b... --note \"已核实，转出单位已移除\""}},
+      {"freshness",
+       "When each node of your subtree last delivered changes.",
+       {},
+       {},
+       "STALE is the time since the newest change held from the node or the "
+       "last message on\nits link (direct children).",
+       {"unionctl freshness"}},
   };
   return *verbs;
 }
@@ -996,6 +1075,63 @@ absl::Status ParseResync(const std::vector<std::string>& args,
   req->Clear();
   req->set_child_id(a.Positional(0));
   return absl::OkStatus();
+}
+
+absl::Status ParseProgress(const std::vector<std::string>& args,
+                           v1::GetProgressRequest* req, std::string* csv) {
+  ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("progress", args));
+  req->Clear();
+  const std::string view = a.Get("view");
+  if (!view.empty() && view != "city" && view != "regions" &&
+      view != "systems" && view != "children") {
+    return absl::InvalidArgumentError(
+        "--view: one of city, regions, systems, children");
+  }
+  req->set_view(view);
+  req->set_org_id(a.Get("org"));
+  *csv = a.Get("csv");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WarningsArgs> ParseWarnings(
+    const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("warnings", args));
+  WarningsArgs out;
+  out.org_id = a.Get("org");
+  out.all = a.Has("all");
+  out.watch = a.Has("watch");
+  if (a.Has("max")) {
+    if (!out.watch) return absl::InvalidArgumentError("--max needs --watch");
+    if (!absl::SimpleAtoi(a.Get("max"), &out.max) || out.max < 1) {
+      return absl::InvalidArgumentError("--max: a positive number");
+    }
+  }
+  return out;
+}
+
+absl::Status ParseConflicts(const std::vector<std::string>& args,
+                            v1::ListConflictsRequest* req) {
+  ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("conflicts", args));
+  req->Clear();
+  req->set_include_closed(a.Has("all"));
+  req->set_page_size(1000);
+  return absl::OkStatus();
+}
+
+absl::Status ParseResolve(const std::vector<std::string>& args,
+                          v1::ResolveConflictRequest* req) {
+  ASSIGN_OR_RETURN(ParsedArgs a, ParseFor("resolve", args));
+  req->Clear();
+  req->set_conflict_id(a.Positional(0));
+  if (!a.Has("note") || a.Get("note").empty()) {
+    return absl::InvalidArgumentError("--note: say what was done");
+  }
+  req->set_note(a.Get("note"));
+  return absl::OkStatus();
+}
+
+absl::Status ParseFreshness(const std::vector<std::string>& args) {
+  return ParseFor("freshness", args).status();
 }
 
 }  // namespace unionsync::cli

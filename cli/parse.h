@@ -27,7 +27,10 @@ class ForceResyncRequest;
 class GetMemberRequest;
 class GetOrgRequest;
 class GetReplicationStatusRequest;
+class GetProgressRequest;
 class GetSubtreeSummaryRequest;
+class ListConflictsRequest;
+class ResolveConflictRequest;
 class ListAccountsRequest;
 class ListChildOrgsRequest;
 class ListMembersRequest;
@@ -157,6 +160,23 @@ absl::Status ParseResync(const std::vector<std::string>& args,
 
 // Exposed for tests: "YYYY-MM-DD" naming a real calendar day.
 bool IsCivilDate(absl::string_view s);
+
+// Monitor verbs.
+absl::Status ParseProgress(const std::vector<std::string>& args,
+                           v1::GetProgressRequest* req, std::string* csv);
+struct WarningsArgs {
+  std::string org_id;
+  bool all = false;
+  bool watch = false;
+  int max = 0;  // With watch: stop after this many updates (0: never).
+};
+absl::StatusOr<WarningsArgs> ParseWarnings(
+    const std::vector<std::string>& args);
+absl::Status ParseConflicts(const std::vector<std::string>& args,
+                            v1::ListConflictsRequest* req);
+absl::Status ParseResolve(const std::vector<std::string>& args,
+                          v1::ResolveConflictRequest* req);
+absl::Status ParseFreshness(const std::vector<std::string>& args);
 
 }  // namespace unionsync::cli
 

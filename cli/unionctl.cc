@@ -8,18 +8,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "cli/audit_cmd.h"
+#include "cli/export_cmd.h"
 #include "cli/format.h"
+#include "cli/ingest_cmd.h"
 #include "cli/session.h"
 #include "cli/terminal.h"
 #include "common/status_macros.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/admin.pb.h"
+#include "unionsync/v1/monitor.grpc.pb.h"
 
 namespace unionsync::cli {
 namespace {
@@ -71,6 +76,21 @@ class Runner {
             {"summary", &Runner::Summary},
             {"links", &Runner::Links},
             {"resync", &Runner::Resync},
+            {"audit verify", &Runner::Audit},
+            {"audit search", &Runner::Audit},
+            {"export request", &Runner::Export},
+            {"export approve", &Runner::Export},
+            {"export list", &Runner::Export},
+            {"export download", &Runner::Export},
+            {"export trace", &Runner::Export},
+            {"template", &Runner::Ingest},
+            {"import members", &Runner::Ingest},
+            {"import orgs", &Runner::Ingest},
+            {"progress", &Runner::Progress},
+            {"warnings", &Runner::Warnings},
+            {"conflicts", &Runner::Conflicts},
+            {"resolve", &Runner::Resolve},
+            {"freshness", &Runner::Freshness},
         };
     auto it = handlers->find(cl_.verb);
     absl::Status status =
@@ -151,27 +171,47 @@ class Runner {
       token_ = session.token;
       if (!cl_.global.server_explicit) server_ = session.server;
     }
-    stub_ = v1::AdminService::NewStub(
-        grpc::CreateChannel(server_, grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+    stub_ = v1::AdminService::NewStub(channel_);
     return absl::OkStatus();
+  }
+
+  // The session token, and the deadline unless the call is a long stream.
+  void Prepare(grpc::ClientContext* ctx, bool deadline = true) {
+    if (deadline) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(
+                            std::llround(cl_.global.timeout_seconds * 1000))));
+    }
+    if (!token_.empty()) {
+      ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+    }
+  }
+
+  absl::Status Done(const grpc::Status& s) {
+    rpc_error_ = !s.ok();
+    return s.ok() ? absl::OkStatus() : FromGrpc(s);
+  }
+
+  // One unary call on any service's stub over the node's channel.
+  template <typename S, typename Req, typename Resp>
+  absl::Status CallOn(S* stub,
+                      grpc::Status (S::*method)(grpc::ClientContext*,
+                                                const Req&, Resp*),
+                      const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    return Done((stub->*method)(&ctx, req, resp));
   }
 
   template <typename Req, typename Resp>
   absl::Status Call(Method<Req, Resp> method, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(static_cast<int64_t>(
-                         std::llround(cl_.global.timeout_seconds * 1000))));
-    if (!token_.empty()) {
-      ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
-    }
-    grpc::Status s = (stub_.get()->*method)(&ctx, req, resp);
-    if (!s.ok()) {
-      rpc_error_ = true;
-      return FromGrpc(s);
-    }
-    rpc_error_ = false;
-    return absl::OkStatus();
+    return CallOn(stub_.get(), method, req, resp);
+  }
+
+  v1::MonitorService::Stub* Monitor() {
+    if (monitor_ == nullptr) monitor_ = v1::MonitorService::NewStub(channel_);
+    return monitor_.get();
   }
 
   // Prints one response: its JSON, or the human text.
@@ -504,6 +544,39 @@ class Runner {
     return absl::OkStatus();
   }
 
+  // audit verify, audit search: cli/audit_cmd.cc.
+  absl::Status Audit() {
+    return RunAuditVerb(
+        cl_, io_,
+        [this]() -> absl::StatusOr<AuditConnection> {
+          RETURN_IF_ERROR(Connect(/*with_session=*/true));
+          return AuditConnection{channel_, token_};
+        },
+        &usage_error_, &rpc_error_);
+  }
+
+  // export request/approve/list/download/trace: cli/export_cmd.cc.
+  absl::Status Export() {
+    return RunExportVerb(
+        cl_, io_,
+        [this]() -> absl::StatusOr<ExportConnection> {
+          RETURN_IF_ERROR(Connect(/*with_session=*/true));
+          return ExportConnection{channel_, token_, server_};
+        },
+        &usage_error_, &rpc_error_);
+  }
+
+  // template, import members, import orgs: cli/ingest_cmd.cc.
+  absl::Status Ingest() {
+    return RunIngestVerb(
+        cl_, io_,
+        [this](bool with_session) -> absl::StatusOr<IngestConnection> {
+          RETURN_IF_ERROR(Connect(with_session));
+          return IngestConnection{channel_, token_};
+        },
+        &usage_error_, &rpc_error_);
+  }
+
   absl::Status Links() {
     v1::GetReplicationStatusRequest req;
     RETURN_IF_ERROR(Usage(ParseLinks(cl_.args, &req)));
@@ -534,11 +607,130 @@ class Runner {
     return absl::OkStatus();
   }
 
+  absl::Status Progress() {
+    v1::GetProgressRequest req;
+    std::string csv_path;
+    RETURN_IF_ERROR(Usage(ParseProgress(cl_.args, &req, &csv_path)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    if (req.view().empty()) {
+      // Regions at the node's own organisation, children elsewhere.
+      v1::WhoAmIResponse me;
+      RETURN_IF_ERROR(Call(&Stub::WhoAmI, v1::WhoAmIRequest(), &me));
+      v1::GetOrgRequest oreq;
+      oreq.set_org_id(me.org_id());
+      v1::GetOrgResponse org;
+      RETURN_IF_ERROR(Call(&Stub::GetOrg, oreq, &org));
+      req.set_view(org.org().host_node() == org.org().id() ? "regions"
+                                                            : "children");
+    }
+    v1::GetProgressResponse resp;
+    RETURN_IF_ERROR(
+        CallOn(Monitor(), &v1::MonitorService::Stub::GetProgress, req, &resp));
+    Emit(resp, FormatProgress(resp));
+    if (!csv_path.empty()) {
+      v1::ExportProgressCsvRequest creq;
+      creq.set_view(req.view());
+      v1::ExportProgressCsvResponse csv;
+      RETURN_IF_ERROR(CallOn(
+          Monitor(), &v1::MonitorService::Stub::ExportProgressCsv, creq, &csv));
+      std::ofstream out(csv_path, std::ios::binary | std::ios::trunc);
+      out << csv.csv();
+      out.close();
+      if (!out) {
+        return absl::UnavailableError(absl::StrCat("cannot write ", csv_path));
+      }
+      if (!json()) *io_.out << "CSV written to " << csv_path << "\n";
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Warnings() {
+    ASSIGN_OR_RETURN(WarningsArgs args, Usage(ParseWarnings(cl_.args)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    if (args.watch) {
+      v1::WatchWarningsRequest req;
+      req.set_org_id(args.org_id);
+      grpc::ClientContext ctx;
+      Prepare(&ctx, /*deadline=*/false);
+      auto reader = Monitor()->WatchWarnings(&ctx, req);
+      v1::WarningUpdate u;
+      int seen = 0;
+      while (reader->Read(&u)) {
+        *io_.out << (json() ? FormatJson(u) : FormatWarningLine(u.warning()));
+        io_.out->flush();
+        if (args.max > 0 && ++seen >= args.max) {
+          ctx.TryCancel();
+          break;
+        }
+      }
+      grpc::Status s = reader->Finish();
+      if (args.max > 0 && seen >= args.max) return absl::OkStatus();
+      return Done(s);
+    }
+    v1::ListWarningsRequest req;
+    req.set_org_id(args.org_id);
+    req.set_include_cleared(args.all);
+    req.set_page_size(1000);
+    std::vector<v1::Warning> warnings;
+    for (std::set<std::string> seen;;) {
+      v1::ListWarningsResponse resp;
+      RETURN_IF_ERROR(CallOn(Monitor(), &v1::MonitorService::Stub::ListWarnings,
+                             req, &resp));
+      if (json()) *io_.out << FormatJson(resp);
+      warnings.insert(warnings.end(), resp.warnings().begin(),
+                      resp.warnings().end());
+      if (resp.next_page_token().empty() ||
+          !seen.insert(resp.next_page_token()).second) {
+        break;
+      }
+      req.set_page_token(resp.next_page_token());
+    }
+    if (!json()) *io_.out << FormatWarnings(warnings);
+    return absl::OkStatus();
+  }
+
+  absl::Status Conflicts() {
+    v1::ListConflictsRequest req;
+    RETURN_IF_ERROR(Usage(ParseConflicts(cl_.args, &req)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    v1::ListConflictsResponse resp;
+    RETURN_IF_ERROR(CallOn(Monitor(), &v1::MonitorService::Stub::ListConflicts,
+                           req, &resp));
+    Emit(resp, FormatConflicts(resp));
+    return absl::OkStatus();
+  }
+
+  absl::Status Resolve() {
+    v1::ResolveConflictRequest req;
+    RETURN_IF_ERROR(Usage(ParseResolve(cl_.args, &req)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    v1::ResolveConflictResponse resp;
+    RETURN_IF_ERROR(CallOn(
+        Monitor(), &v1::MonitorService::Stub::ResolveConflict, req, &resp));
+    Emit(resp, absl::StrCat("conflict ", resp.conflict().id(),
+                            " recorded as resolved; its warnings are "
+                            "cleared.\n"));
+    return absl::OkStatus();
+  }
+
+  absl::Status Freshness() {
+    RETURN_IF_ERROR(Usage(ParseFreshness(cl_.args)));
+    RETURN_IF_ERROR(Connect(/*with_session=*/true));
+    v1::GetSyncFreshnessResponse resp;
+    RETURN_IF_ERROR(CallOn(Monitor(),
+                           &v1::MonitorService::Stub::GetSyncFreshness,
+                           v1::GetSyncFreshnessRequest(), &resp));
+    Emit(resp, FormatFreshness(resp));
+    return absl::OkStatus();
+  }
+
   const CommandLine& cl_;
   const Io& io_;
   std::string server_;
   std::string token_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
+  std::unique_ptr<v1::MonitorService::Stub> monitor_;
   bool usage_error_ = false;
   bool rpc_error_ = false;
 };

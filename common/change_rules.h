@@ -22,22 +22,31 @@ inline std::string AnchorOf(const v1::Change& c) {
       return c.conflict().anchor_org();
     case v1::Change::kWarning:
       return c.warning().org_id();
+    case v1::Change::kExportRequest:
+      return c.export_request().org_id();
+    case v1::Change::kExportApproval:
+      return c.export_approval().org_id();
     default:
       return "";
   }
 }
 
-// Kinds a parent sends down to a child: registrations, accounts and warnings.
-// Members and profiles are written inside the child's subtree; conflicts stay
-// with the reconciling hub (and go up from it).
+// Kinds a parent sends down to a child: registrations, accounts, warnings and
+// export approvals (the upper tier's, written at the parent's node, must
+// reach the node hosting the unit). Members, profiles and export requests are
+// written inside the child's subtree; conflicts stay with the reconciling hub
+// (and go up from it).
 inline bool GoesDown(const v1::Change& c) {
   return c.kind() == v1::PUT_ORG || c.kind() == v1::PUT_ACCOUNT ||
-         c.kind() == v1::PUT_WARNING;
+         c.kind() == v1::PUT_WARNING || c.kind() == v1::PUT_EXPORT_APPROVAL;
 }
 
-// Reconciliation records (not counted in subtree counters or digests).
-inline bool IsHubRecord(const v1::Change& c) {
-  return c.kind() == v1::PUT_CONFLICT || c.kind() == v1::PUT_WARNING;
+// Auxiliary records: reconciliation records and export requests and approvals
+// (not counted in subtree counters or digests).
+inline bool IsAuxRecord(const v1::Change& c) {
+  return c.kind() == v1::PUT_CONFLICT || c.kind() == v1::PUT_WARNING ||
+         c.kind() == v1::PUT_EXPORT_REQUEST ||
+         c.kind() == v1::PUT_EXPORT_APPROVAL;
 }
 
 }  // namespace unionsync

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -235,6 +236,9 @@ class Driver {
   SynthGenerator plan_;      // Decisions: fates, grassroots kinds.
   SynthGenerator profiles_;  // Names and profiles.
   SynthGenerator members_;   // Member records.
+  // The first member entered at some node, re-entered once at another node.
+  std::optional<std::pair<std::string, v1::Member>> dup_source_;
+  bool cross_node_duplicate_done_ = false;
   std::vector<Fate> fates_;  // One per grassroots union, in creation order.
   size_t next_fate_ = 0;
   int units_done_ = 0;
@@ -495,12 +499,32 @@ absl::Status Driver::AddMembers(const Actor& actor) {
   for (int i = 0; i < options_.members; ++i) {
     v1::AddMemberRequest req;
     *req.mutable_member() = members_.Member(actor.org.id());
+    // Once, a person a union on another node already entered (a common
+    // mistake when someone changes jobs): each node accepts its own entry,
+    // and the hub's reconciliation reports the person in two unions.
+    const std::string& host = actor.org.host_node();
+    bool is_duplicate = false;
+    if (i == 0 && !cross_node_duplicate_done_ && dup_source_.has_value() &&
+        dup_source_->first != host && !host.empty()) {
+      v1::Member* m = req.mutable_member();
+      const v1::Member& source = dup_source_->second;
+      m->set_name(source.name());
+      m->set_gender(source.gender());
+      m->set_id_number(source.id_number());
+      is_duplicate = true;
+    } else if (i == 0 && !dup_source_.has_value() && !host.empty()) {
+      dup_source_.emplace(host, req.member());
+    }
     auto resp = api_.Call(
         actor, &Stub::AddMember, req,
         absl::StrCat("AddMember #", i + 1, " to ", Describe(actor.org), " as '",
                      actor.username, "'"));
     if (resp.ok()) {
       ++report_.members_added;
+      if (is_duplicate) {
+        cross_node_duplicate_done_ = true;
+        ++report_.cross_node_duplicates;
+      }
     } else if (absl::IsAlreadyExists(resp.status())) {
       ++report_.duplicate_members;  // The ID number is already registered.
     } else {
@@ -1175,9 +1199,11 @@ std::string FormatReport(const DemoReport& r) {
   absl::StrAppendFormat(
       &out,
       "本次新建组织 %d 个（基层工会 %d 个），未激活 %d 个，资料未完整 %d 个；"
-      "新增会员 %d 人，身份证号重复跳过 %d 人\n",
+      "新增会员 %d 人，身份证号重复跳过 %d 人，跨节点重复录入 %d "
+      "人（由市总核对）\n",
       r.orgs_created, r.grassroots_created, r.orgs_never_activated,
-      r.orgs_left_incomplete, r.members_added, r.duplicate_members);
+      r.orgs_left_incomplete, r.members_added, r.duplicate_members,
+      r.cross_node_duplicates);
   absl::StrAppendFormat(&out, "耗时 %.1f 秒，共调用 RPC %d 次\n",
                         absl::ToDoubleSeconds(r.elapsed), r.rpcs);
   return out;

@@ -133,7 +133,9 @@ struct DemoReport {
   int64_t orgs_left_incomplete = 0;  // Activated, profile below 100%.
   int64_t members_added = 0;
   int64_t duplicate_members = 0;  // AddMember answered ALREADY_EXISTS.
-  int64_t rpcs = 0;               // Every RPC issued, failed ones too.
+  // People entered at two nodes on purpose, for the hub to reconcile.
+  int64_t cross_node_duplicates = 0;
+  int64_t rpcs = 0;  // Every RPC issued, failed ones too.
   absl::Duration elapsed;
 
   // Multi-node runs: the hub, then every node by tier and id; and how long

@@ -118,6 +118,32 @@ v1::CampaignConfig DefaultCampaign() {
   return c;
 }
 
+std::string DefaultLabel(absl::string_view scope) {
+  static const std::pair<const char*, const char*> kLabels[] = {
+      {"region:430102", "芙蓉区"},
+      {"region:430103", "天心区"},
+      {"region:430104", "岳麓区"},
+      {"region:430105", "开福区"},
+      {"region:430111", "雨花区"},
+      {"region:430112", "望城区"},
+      {"region:430121", "长沙县"},
+      {"region:430181", "浏阳市"},
+      {"region:430182", "宁乡市"},
+      {"system:education", "教育系统"},
+      {"system:health", "卫生健康系统"},
+      {"system:transport", "交通运输系统"},
+      {"system:finance", "金融系统"},
+      {"system:construction", "建设系统"},
+      {"system:manufacturing", "机械冶金系统"},
+      {"system:commerce", "商贸系统"},
+      {"system:energy", "能源系统"},
+      {"system:public_service", "机关事业系统"}};
+  for (const auto& [key, label] : kLabels) {
+    if (scope == key) return label;
+  }
+  return "";
+}
+
 absl::Status ValidateCampaign(const v1::CampaignConfig& config) {
   RETURN_IF_ERROR(ValidateText("name", config.name(), 100, false));
   RETURN_IF_ERROR(ValidateDate("start_date", config.start_date()));
@@ -153,8 +179,15 @@ absl::Status ValidateCampaign(const v1::CampaignConfig& config) {
           where, ".scope: a region is a 6-digit division code, got '", value,
           "'"));
     }
-    if (system) {
-      RETURN_IF_ERROR(ValidateIdentifier(absl::StrCat(where, ".scope"), value));
+    if (system && (value.empty() || value.size() > 64 ||
+                   !std::all_of(value.begin(), value.end(), [](char c) {
+                     return absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
+                            c == '_' || c == '-' || c == '.';
+                   }))) {
+      // The codes organisations accept (node/admin.cc ValidateSystem).
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".scope: a system code is [a-z0-9_.-]{1,64}, got '", value,
+          "'"));
     }
     if (!seen.insert(a.scope()).second) {
       return absl::InvalidArgumentError(

@@ -19,6 +19,11 @@ namespace unionsync {
 // nine county-level divisions of Changsha as regions. Rules at their defaults.
 v1::CampaignConfig DefaultCampaign();
 
+// The Chinese name of a Changsha region ("region:430102" -> "芙蓉区") or of
+// a common industry system ("system:education" -> "教育系统"); "" if unknown.
+// Used when the configuration gives no label.
+std::string DefaultLabel(absl::string_view scope);
+
 // Fills unset warning rules with their defaults (14 days without entries,
 // 7 days with the initial password, 24 hours without sync, escalation after
 // 7 days, 5 points behind the trajectory, evaluation every 60 s).

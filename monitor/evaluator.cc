@@ -6,6 +6,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/org_rules.h"
@@ -63,10 +64,10 @@ void WarningEvaluator::Run() {
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
         return stop_;
       };
-      // At most one evaluation per 5 s after commits; one per period anyway.
+      // At most one evaluation per 2 s after commits; one per period anyway.
       wake_mu_.AwaitWithDeadline(
           absl::Condition(&stopping),
-          std::min(next, absl::Now() + absl::Seconds(5)));
+          std::min(next, absl::Now() + absl::Seconds(2)));
       if (stop_) return;
       if (!wake_ && absl::Now() < next) continue;
       wake_ = false;
@@ -126,11 +127,13 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
       }
     }
   }
+  absl::flat_hash_set<std::string> behind_scopes;
   for (const std::string& scope : scopes) {
     ASSIGN_OR_RETURN(ScopeRef ref, ResolveScope(*store_, campaign, scope));
     ASSIGN_OR_RETURN(v1::Progress p,
                      ComputeProgress(*store_, campaign, ref, today));
     if (!p.behind()) continue;
+    behind_scopes.insert(scope);
     // Who answers for the scope.
     std::vector<std::string> warned;
     if (absl::StartsWith(scope, "region:") ||
@@ -201,7 +204,17 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
                        "密码，妥善保管。");
       desired[spec.id] = std::move(spec);
     }
-    if (IsGrassroots(o.kind()) && age_days >= rules.no_entry_days()) {
+    // A union that has entered its members and stopped is not idle unless
+    // its region, system or the city is behind the trajectory; one with no
+    // member at all is.
+    const bool area_behind =
+        behind_scopes.contains("city") ||
+        (!o.region().empty() &&
+         behind_scopes.contains(absl::StrCat("region:", o.region()))) ||
+        (!o.system().empty() &&
+         behind_scopes.contains(absl::StrCat("system:", o.system())));
+    if (IsGrassroots(o.kind()) && age_days >= rules.no_entry_days() &&
+        (p.own_members() == 0 || area_behind)) {
       const int64_t idle_days =
           p.last_entry_ms() > 0 ? (now - p.last_entry_ms()) / kDayMs : age_days;
       if (idle_days >= rules.no_entry_days()) {

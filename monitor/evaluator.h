@@ -4,7 +4,9 @@
 //     tolerance below its target trajectory (warned: the root, the region's
 //     district or development-zone federation, the system's industry union);
 //   - NO_NEW_ENTRIES: an active grassroots union registered for N days with
-//     no member entered for N days;
+//     no member entered for N days, when it has no member at all or its
+//     region, system or the city is behind (a union that entered its members
+//     and stopped is done, not idle);
 //   - INITIAL_PASSWORD_UNCHANGED: an active organisation registered for N days
 //     whose data administrator has not replaced the initial password;
 //   - NODE_NOT_SYNCED: a node from which nothing has arrived for N hours.
@@ -47,7 +49,7 @@ class WarningEvaluator {
   WarningEvaluator(Store* store, const Clock* clock, EvaluatorOptions options);
   ~WarningEvaluator();
 
-  // Evaluates every `evaluate_every_seconds` and, at most every 5 s, after
+  // Evaluates every `evaluate_every_seconds` and, at most every 2 s, after
   // commits.
   void Start();
   void Stop();

@@ -222,6 +222,8 @@ absl::StatusOr<v1::ExportProgressCsvResponse> Monitor::ExportProgressCsv(
 
 absl::StatusOr<bool> Monitor::Concerns(const v1::Warning& w,
                                        const std::string& org_id) {
+  // The node's own organisation: everything this store holds is its subtree.
+  if (org_id == store_->node_id()) return true;
   ASSIGN_OR_RETURN(bool inside, store_->IsInSubtree(w.org_id(), org_id));
   if (inside) return true;
   if (w.escalated_to().empty()) return false;

@@ -57,7 +57,8 @@ absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
     ref.area = FindArea(config, scope);
     ref.label = ref.area != nullptr && !ref.area->label().empty()
                     ? ref.area->label()
-                    : std::string(value);
+                    : DefaultLabel(scope);
+    if (ref.label.empty()) ref.label = std::string(value);
     return ref;
   }
   if (absl::StartsWith(scope, "org:")) {

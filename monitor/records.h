@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/labels.h"
 #include "unionsync/v1/model.pb.h"
 
 namespace unionsync {
@@ -50,11 +51,6 @@ std::optional<v1::Warning> EscalateWarning(const v1::Warning& existing,
 std::string MaskIdNumber(absl::string_view id_number);
 // "138****5678".
 std::string MaskPhone(absl::string_view phone);
-
-// Chinese names for staff.
-const char* WarningKindName(v1::WarningKind kind);
-const char* SeverityName(v1::Severity severity);
-const char* ConflictKindName(v1::ConflictKind kind);
 
 }  // namespace unionsync
 

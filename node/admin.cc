@@ -154,6 +154,17 @@ bool ClearProfileField(absl::string_view path, v1::Org* org) {
   return true;
 }
 
+// The credential epoch of a disable, enable or reset by the upper tier: the
+// next multiple of 2^20, not just the next number. The holder's own password
+// changes add 1, so changes made on the holder's node that this node has not
+// seen yet (say while the link was down) cannot outnumber the upper tier's
+// decision and undo it when they arrive (R10.3); the higher epoch wins
+// everywhere (docs/DESIGN.md, "Ownership").
+int64_t AuthorityEpoch(int64_t epoch) {
+  constexpr int64_t kStep = int64_t{1} << 20;
+  return (epoch / kStep + 1) * kStep;
+}
+
 // A new account with a parent-set initial password (R2): it must be changed
 // before use (R3).
 v1::Account NewAccount(const std::string& username, const std::string& org_id,
@@ -204,7 +215,26 @@ v1::AuditEntry Admin::AuditOf(const Caller& caller, absl::string_view action,
   e.set_outcome(outcome);
   e.set_detail(std::string(detail.substr(0, 500)));
   e.set_peer(caller.peer);
+  e.set_target_org(TargetOrgOf(target));
   return e;
+}
+
+std::string Admin::TargetOrgOf(absl::string_view target) const {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(target, absl::MaxSplits('/', 1));
+  if (parts.second.empty()) return "";
+  if (parts.first == "org" || parts.first == "node") {
+    return std::string(parts.second);
+  }
+  if (parts.first == "member") {
+    auto m = store_->GetMember(parts.second);
+    return m.ok() ? m->org_id() : "";
+  }
+  if (parts.first == "account") {
+    auto a = store_->GetAccount(parts.second);
+    return a.ok() ? a->org_id() : "";
+  }
+  return "";
 }
 
 absl::Status Admin::AuditOnly(v1::AuditEntry entry) {
@@ -736,11 +766,12 @@ absl::StatusOr<v1::CreateAccountResponse> Admin::CreateAccount(
       !s.ok()) {
     return fail(s);
   }
-  if (req.role() != v1::DATA_ADMIN && req.role() != v1::VIEWER) {
-    return fail(
-        absl::InvalidArgumentError("role: must be DATA_ADMIN or VIEWER"));
+  if (req.role() != v1::DATA_ADMIN && req.role() != v1::VIEWER &&
+      req.role() != v1::UNIT_LEADER) {
+    return fail(absl::InvalidArgumentError(
+        "role: must be DATA_ADMIN, VIEWER or UNIT_LEADER"));
   }
-  if (req.org_id() == caller.session.org_id && req.role() != v1::VIEWER) {
+  if (req.org_id() == caller.session.org_id && req.role() == v1::DATA_ADMIN) {
     return Deny(caller, kAction, target,
                 "another data administrator of your own organisation must be "
                 "created by the "
@@ -794,8 +825,9 @@ absl::StatusOr<v1::Account> Admin::ManageableAccount(
   if (!account.ok()) return Fail(caller, action, target, account.status());
   ASSIGN_OR_RETURN(bool inside, store_->IsInSubtree(account->org_id(),
                                                     caller.session.org_id));
-  const bool own_viewer = account->org_id() == caller.session.org_id &&
-                          account->role() == v1::VIEWER;
+  const bool own_viewer =
+      account->org_id() == caller.session.org_id &&
+      (account->role() == v1::VIEWER || account->role() == v1::UNIT_LEADER);
   const bool descendant = inside && account->org_id() != caller.session.org_id;
   if (!own_viewer && !descendant) {
     return Deny(caller, action, target,
@@ -803,8 +835,24 @@ absl::StatusOr<v1::Account> Admin::ManageableAccount(
                 "not below your "
                 "organisation (R10.3)");
   }
-  auto org = HostedOrg(account->org_id());
+  // The change must reach the node hosting the account's organisation: it is
+  // written here when that is this node or a node below it (it travels down
+  // with replication, which accepts accounts from above), never on a node
+  // beside or below the host.
+  auto org = store_->GetOrg(account->org_id());
   if (!org.ok()) return Fail(caller, action, target, org.status());
+  if (org->host_node() != store_->node_id()) {
+    ASSIGN_OR_RETURN(bool below, org->host_node().empty()
+                                     ? false
+                                     : store_->IsInSubtree(org->host_node(),
+                                                           store_->node_id()));
+    if (!below) {
+      return Fail(caller, action, target,
+                  absl::FailedPreconditionError(absl::StrCat(
+                      "organisation '", org->id(), "' is hosted on node '",
+                      org->host_node(), "'; make this change there")));
+    }
+  }
   return account;
 }
 
@@ -819,7 +867,7 @@ absl::StatusOr<v1::DisableAccountResponse> Admin::DisableAccount(
   ASSIGN_OR_RETURN(v1::Account account,
                    ManageableAccount(caller, kAction, req.username()));
   account.set_state(v1::CREDENTIAL_DISABLED);
-  account.set_credential_epoch(account.credential_epoch() + 1);
+  account.set_credential_epoch(AuthorityEpoch(account.credential_epoch()));
   account.set_credential_author_org(caller.session.org_id);
   account.set_updated_at_ms(clock_->NowMs());
   WriteSet w;
@@ -847,7 +895,7 @@ absl::StatusOr<v1::EnableAccountResponse> Admin::EnableAccount(
   // before anything else: whoever had the account while it was disabled cannot
   // rely on an old credential.
   account.set_state(v1::CREDENTIAL_RESET);
-  account.set_credential_epoch(account.credential_epoch() + 1);
+  account.set_credential_epoch(AuthorityEpoch(account.credential_epoch()));
   account.set_updated_at_ms(clock_->NowMs());
   WriteSet w;
   w.PutAccount(account);
@@ -868,7 +916,7 @@ absl::StatusOr<v1::ResetPasswordResponse> Admin::ResetPassword(
   ASSIGN_OR_RETURN(auto password, NewInitialPassword());
   account.set_password_hash(password.second);
   account.set_state(v1::CREDENTIAL_RESET);
-  account.set_credential_epoch(account.credential_epoch() + 1);
+  account.set_credential_epoch(AuthorityEpoch(account.credential_epoch()));
   account.set_credential_author_org(caller.session.org_id);
   account.set_updated_at_ms(clock_->NowMs());
   WriteSet w;
@@ -1185,13 +1233,12 @@ absl::StatusOr<v1::GetSubtreeSummaryResponse> Admin::GetSubtreeSummary(
 // Operators
 
 absl::Status Admin::RequireOperator(const Caller& caller,
-                                    absl::string_view action) {
+                                    absl::string_view action,
+                                    absl::string_view reason) {
   if (caller.session.role != v1::DATA_ADMIN ||
       caller.session.org_id != store_->node_id()) {
-    return Deny(
-        caller, action, absl::StrCat("node/", store_->node_id()),
-        "replication is operated by the data administrator of the node's own "
-        "organisation");
+    return Deny(caller, action, absl::StrCat("node/", store_->node_id()),
+                reason);
   }
   return absl::OkStatus();
 }
@@ -1228,6 +1275,113 @@ absl::StatusOr<v1::ForceResyncResponse> Admin::ForceResync(
   }
   RETURN_IF_ERROR(AuditOnly(AuditOf(caller, kAction, target, v1::AUDIT_OK)));
   return v1::ForceResyncResponse();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+absl::StatusOr<v1::VerifyAuditResponse> Admin::VerifyAudit(
+    const CallContext& ctx, const v1::VerifyAuditRequest&) {
+  constexpr absl::string_view kAction = "VerifyAudit";
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  RETURN_IF_ERROR(RequireOperator(
+      caller, kAction,
+      "the node's audit log is verified by the data administrator of the "
+      "node's own organisation"));
+  const std::string target = absl::StrCat("node/", store_->node_id());
+  absl::StatusOr<AuditVerification> v = store_->VerifyAudit();
+  if (!v.ok()) return Fail(caller, kAction, target, v.status());
+  v1::VerifyAuditResponse resp;
+  resp.set_intact(v->intact);
+  resp.set_entries(v->entries);
+  resp.set_first_broken_seq(v->first_broken);
+  resp.set_head_seq(v->head.seq);
+  resp.set_head_hash(v->head.hash);
+  resp.set_detail(v->detail);
+  RETURN_IF_ERROR(AuditOnly(
+      AuditOf(caller, kAction, target, v1::AUDIT_OK,
+              v->intact ? absl::StrCat("intact: ", v->entries, " entries")
+                        : absl::StrCat("broken at entry ", v->first_broken,
+                                       ": ", v->detail))));
+  return resp;
+}
+
+absl::StatusOr<v1::SearchAuditResponse> Admin::SearchAudit(
+    const CallContext& ctx, const v1::SearchAuditRequest& req) {
+  constexpr absl::string_view kAction = "SearchAudit";
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  const std::string target = absl::StrCat("audit/", store_->node_id());
+  RETURN_IF_ERROR(RequireAdmin(caller, kAction, target));
+  auto fail = [&](absl::Status s) {
+    return Fail(caller, kAction, target, std::move(s));
+  };
+  AuditQuery q;
+  // Usernames, node and organisation ids and action names: short, and
+  // never with '/' (the index key separator).
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"actor", &req.actor()},
+        {"org_id", &req.org_id()},
+        {"action", &req.action()}}) {
+    const bool ok =
+        value->size() <= 64 &&
+        std::all_of(value->begin(), value->end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                 c == '.' || c == '-' || c == '_' || c == '@';
+        });
+    if (!ok) {
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          field, ": at most 64 letters, digits and '.', '-', '_', '@'")));
+    }
+  }
+  if (req.from_ms() < 0 || req.to_ms() < 0 ||
+      (req.to_ms() > 0 && req.to_ms() <= req.from_ms())) {
+    return fail(absl::InvalidArgumentError(
+        "from_ms / to_ms: times in ms since the epoch, from before to"));
+  }
+  auto size = PageSize(req.page_size());
+  if (!size.ok()) return fail(size.status());
+  auto token = DecodePageToken(req.page_token());
+  if (!token.ok()) return fail(token.status());
+  if (!token->empty() && !absl::SimpleAtoi(*token, &q.after_seq)) {
+    return fail(absl::InvalidArgumentError(
+        "page_token: not a token this server issued"));
+  }
+  q.actor = req.actor();
+  q.org_id = req.org_id();
+  q.action = req.action();
+  q.from_ms = req.from_ms();
+  q.to_ms = req.to_ms();
+  q.limit = static_cast<size_t>(*size);
+  const bool op = caller.session.org_id == store_->node_id();
+  if (!op) {
+    // Least access (R10.2, R11): one organisation of the caller's subtree at
+    // a time, entries whose actor or target belongs to it.
+    if (q.org_id.empty()) q.org_id = caller.session.org_id;
+    RETURN_IF_ERROR(RequireInSubtree(caller, kAction, q.org_id));
+  }
+  absl::StatusOr<AuditPage> page = store_->SearchAudit(q);
+  if (!page.ok()) return fail(page.status());
+  v1::SearchAuditResponse resp;
+  for (auto& e : page->entries) *resp.add_entries() = std::move(e);
+  if (page->resume_after != 0) {
+    resp.set_next_page_token(Base64Encode(absl::StrCat(page->resume_after)));
+  }
+  std::string filters;
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::string>{"actor", q.actor},
+        {"org", q.org_id},
+        {"action", q.action},
+        {"from_ms", q.from_ms > 0 ? absl::StrCat(q.from_ms) : ""},
+        {"to_ms", q.to_ms > 0 ? absl::StrCat(q.to_ms) : ""},
+        {"after", q.after_seq > 0 ? absl::StrCat(q.after_seq) : ""}}) {
+    if (!value.empty()) absl::StrAppend(&filters, name, "=", value, " ");
+  }
+  v1::AuditEntry e =
+      AuditOf(caller, kAction, target, v1::AUDIT_OK,
+              absl::StrCat(filters, "-> ", resp.entries_size(), " entries"));
+  e.set_target_org(q.org_id);
+  RETURN_IF_ERROR(AuditOnly(std::move(e)));
+  return resp;
 }
 
 }  // namespace unionsync

@@ -124,6 +124,15 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::GetReplicationStatusRequest& req);
   absl::StatusOr<v1::ForceResyncResponse> ForceResync(
       const CallContext& ctx, const v1::ForceResyncRequest& req);
+
+  // The node's audit log (R10.4): verification for operators; search for
+  // operators (everything) and for data administrators of organisations held
+  // here (entries whose actor or target organisation is one organisation of
+  // their subtree, their own by default). Both are audited.
+  absl::StatusOr<v1::VerifyAuditResponse> VerifyAudit(
+      const CallContext& ctx, const v1::VerifyAuditRequest& req);
+  absl::StatusOr<v1::SearchAuditResponse> SearchAudit(
+      const CallContext& ctx, const v1::SearchAuditRequest& req);
   // Not owned; may be null (no replication configured).
   void SetReplicationControl(ReplicationControl* control) {
     replication_ = control;
@@ -174,7 +183,14 @@ class Admin final : public Authenticator {
   absl::Status AuditOnly(v1::AuditEntry entry);
   // A fresh initial password and its hash.
   absl::StatusOr<std::pair<std::string, std::string>> NewInitialPassword();
-  absl::Status RequireOperator(const Caller& caller, absl::string_view action);
+  absl::Status RequireOperator(
+      const Caller& caller, absl::string_view action,
+      absl::string_view reason =
+          "replication is operated by the data administrator of the node's "
+          "own organisation");
+  // The organisation an audit target ("org/…", "member/…", "account/…",
+  // "node/…") belongs to, "" when unknown.
+  std::string TargetOrgOf(absl::string_view target) const;
   absl::StatusOr<v1::Account> ManageableAccount(const Caller& caller,
                                                 absl::string_view action,
                                                 const std::string& username);

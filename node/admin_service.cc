@@ -82,6 +82,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   US_ADMIN_RPC(GetSubtreeSummary)
   US_ADMIN_RPC(GetReplicationStatus)
   US_ADMIN_RPC(ForceResync)
+  US_ADMIN_RPC(VerifyAudit)
+  US_ADMIN_RPC(SearchAudit)
 #undef US_ADMIN_RPC
 
  private:

@@ -475,6 +475,16 @@ void LinkWorker::Pump(Stream& stream, int64_t now_ms) {
       // Persist, then report, before the core sees any other input.
       core->Applied(ApplyToStore(*store_, std::move(*ready.apply)), now_ms);
     }
+    if (ready.audit_head.has_value()) {
+      if (!ready.audit_head->alarm.empty()) LogLink(ready.audit_head->alarm);
+      absl::Status s = RecordAuditHead(*store_, *ready.audit_head, now_ms);
+      if (!s.ok()) {
+        // The child's next report is checked against the older head and
+        // asked again: nothing is lost but time.
+        LogLink(absl::StrCat("cannot record the audit head of ", stream.peer,
+                             ": ", s.ToString()));
+      }
+    }
     for (v1::LinkMessage& m : ready.send) Enqueue(stream, std::move(m));
     if (ready.new_incarnation) {
       absl::Status s = store_->StartNewIncarnation();

@@ -21,6 +21,10 @@
 #include "monitor/monitor.h"
 #include "monitor/reconciler.h"
 #include "node/admin_service.h"
+#include "node/export_service.h"
+#include "node/exporter.h"
+#include "node/importer.h"
+#include "node/ingest_service.h"
 #include "node/link_worker.h"
 #include "node/monitor_service.h"
 #include "node/replication_service.h"
@@ -207,6 +211,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   node->monitor_ = std::make_unique<Monitor>(
       node->store_.get(), clock, node->admin_.get(), monitor_options);
   node->monitor_service_ = NewMonitorService(node->monitor_.get());
+  ImporterOptions importer_options;
+  importer_options.spool_dir = options.data_dir + "/import-spool";
+  node->importer_ = std::make_unique<Importer>(
+      node->store_.get(), clock, node->admin_.get(), importer_options);
+  RETURN_IF_ERROR(node->importer_->Init());
+  node->ingest_service_ = NewIngestService(node->importer_.get());
+  node->exporter_ =
+      std::make_unique<Exporter>(node->store_.get(), clock, node->admin_.get());
+  node->export_service_ = NewExportService(node->exporter_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -218,6 +231,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   builder.RegisterService(node->admin_service_.get());
   builder.RegisterService(node->monitor_service_.get());
+  builder.RegisterService(node->ingest_service_.get());
+  builder.RegisterService(node->export_service_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(
@@ -326,6 +341,12 @@ v1::GetReplicationStatusResponse NodeServer::ReplicationStatus() {
     l->set_last_agree_ms(s.last_agree_ms);
     l->set_repairs(s.repairs);
     l->set_sessions(s.sessions);
+    l->set_audit_seq(s.audit_seq);
+    l->set_audit_hash(s.audit_hash);
+    l->set_audit_seen_ms(s.audit_seen_ms);
+    l->set_audit_alarms(s.audit_alarms);
+    l->set_audit_alarm(s.audit_alarm);
+    l->set_audit_alarm_ms(s.audit_alarm_ms);
   }
   return resp;
 }
@@ -401,6 +422,9 @@ int ServeUntilSignal(const ServeOptions& options) {
   if (!o.parent_address.empty()) {
     std::cout << ", parent " << o.parent_id << " at " << o.parent_address;
   }
+  if ((*node)->dashboard_port() != 0) {
+    std::cout << ", dashboard on port " << (*node)->dashboard_port();
+  }
   std::cout << std::endl;
   auto write_port = [](const std::string& file, int port) {
     if (file.empty()) return;
@@ -411,6 +435,7 @@ int ServeUntilSignal(const ServeOptions& options) {
   };
   write_port(options.port_file, (*node)->port());
   write_port(options.repl_port_file, (*node)->repl_port());
+  write_port(options.dashboard_port_file, (*node)->dashboard_port());
   std::thread waiter([&stop, &node] {
     int sig = 0;
     sigwait(&stop, &sig);

@@ -35,6 +35,8 @@ namespace unionsync {
 
 class Dashboard;
 class DashboardBackend;
+class Exporter;
+class Importer;
 class LinkWorker;
 class Monitor;
 class Reconciler;
@@ -133,10 +135,14 @@ class NodeServer final : public ReplicationControl {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<WarningEvaluator> evaluator_;
   std::unique_ptr<Monitor> monitor_;
+  std::unique_ptr<Importer> importer_;  // Spools uploads in <data_dir>/import-spool.
   std::unique_ptr<DashboardBackend> dashboard_backend_;
   std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<grpc::Service> monitor_service_;
+  std::unique_ptr<grpc::Service> ingest_service_;
+  std::unique_ptr<Exporter> exporter_;
+  std::unique_ptr<grpc::Service> export_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<LinkWorker> worker_;
@@ -164,6 +170,7 @@ struct ServeOptions {
   std::optional<BootstrapOptions> bootstrap;
   std::string port_file;
   std::string repl_port_file;
+  std::string dashboard_port_file;
 };
 int ServeUntilSignal(const ServeOptions& options);
 

@@ -45,6 +45,8 @@ ABSL_FLAG(std::string, campaign, "",
           "Campaign configuration (protobuf text format, v1.CampaignConfig): "
           "expected counts, milestones and warning rules. Default: the "
           "2019-2020 campaign of R8.");
+ABSL_FLAG(std::string, dashboard_port_file, "",
+          "Write the bound dashboard port to this file once serving.");
 ABSL_FLAG(std::string, dashboard_listen, "",
           "Address of the web dashboard and /metrics, e.g. 127.0.0.1:8080; "
           "empty: none.");
@@ -78,6 +80,7 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   }
   options.hub = hub;
   options.dashboard_listen = absl::GetFlag(FLAGS_dashboard_listen);
+  serve.dashboard_port_file = absl::GetFlag(FLAGS_dashboard_port_file);
   if (const std::string path = absl::GetFlag(FLAGS_campaign); !path.empty()) {
     auto campaign = LoadCampaign(path);
     if (!campaign.ok()) {

@@ -43,6 +43,13 @@ class StoreView final : public repl::NodeView {
   }
   absl::StatusOr<std::vector<std::string>> Children(
       const std::string& org) const override;
+  repl::AuditChainHead audit_head() const override {
+    AuditHead h = store_->audit_head();
+    return repl::AuditChainHead{h.seq, h.hash};
+  }
+  absl::StatusOr<std::string> AuditHashAt(uint64_t seq) const override;
+  absl::StatusOr<std::optional<v1::AuditHeadState>> PeerAuditHead(
+      const std::string& peer) const override;
 
  private:
   const Store* store_;
@@ -54,6 +61,13 @@ absl::StatusOr<repl::ApplyOutcome> ApplyToStore(Store& store,
                                                 repl::ApplyRequest&& req);
 absl::StatusOr<repl::ApplyOutcome> ApplyToStore(Store& store,
                                                 const repl::ApplyRequest& req);
+
+// Persists one Ready::audit_head of a parent-side link core: the child's head
+// in local state and, on an alarm, an audit entry ("AuditChainAlarm") and, at
+// the hub (the node whose organisation has no parent), an open
+// AUDIT_CHAIN_BROKEN warning about the child. One commit.
+absl::Status RecordAuditHead(Store& store, const repl::AuditHeadUpdate& update,
+                             int64_t now_ms);
 
 }  // namespace unionsync
 

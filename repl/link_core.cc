@@ -16,8 +16,13 @@ namespace {
 // anything beyond is a misbehaving peer.
 constexpr size_t kMaxQueuedBatches = 64;
 constexpr size_t kMaxIncarnationBytes = 64;
+constexpr size_t kMaxAuditHashBytes = 64;
 
 }  // namespace
+
+std::string AuditHeadKey(const std::string& child) {
+  return absl::StrCat("audithead/", child);
+}
 
 LinkCore::LinkCore(Side side, std::string self, std::string peer,
                    const NodeView* view, LinkConfig config)
@@ -46,6 +51,10 @@ void LinkCore::Connect(int64_t now_ms) {
   probe_queue_.clear();
   snapshot_sent_.clear();
   next_probe_ms_ = 0;
+  audit_supported_ = false;
+  audit_outstanding_ = false;
+  audit_force_ = false;
+  next_audit_report_ms_ = 0;
   last_progress_ms_ = now_ms;
   ++stats_.sessions;
   stats_.state = LinkState::kHandshaking;
@@ -93,6 +102,10 @@ void LinkCore::Step(v1::LinkMessage message, int64_t now_ms) {
       return OnVerdict(message.verdict(), now_ms);
     case v1::LinkMessage::kRepair:
       return OnRepair(*message.mutable_repair());
+    case v1::LinkMessage::kAuditReport:
+      return OnAuditReport(message.audit_report(), now_ms);
+    case v1::LinkMessage::kAuditAck:
+      return OnAuditAck(message.audit_ack(), now_ms);
     default:
       return Fail(absl::InvalidArgumentError(
           "replication protocol: empty or unknown message"));
@@ -165,6 +178,13 @@ void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
     reply->set_peer_incarnation(hello.incarnation());
     reply->set_applied_peer_pos(receive_floor_);
     reply->set_own_last_seq(view_->own_last_seq());
+    // Ask for the child's audit chain head, proven from the one held.
+    auto held = view_->PeerAuditHead(peer_);
+    if (!held.ok()) return Fail(held.status());
+    std::optional<v1::AuditHeadState> state = *held;
+    if (pending_audit_.has_value()) state = pending_audit_->state;
+    if (state.has_value()) ShowAuditState(*state);
+    reply->mutable_audit()->set_seq(state.has_value() ? state->seq() : 0);
     Send(std::move(m));
   } else {
     if (hello.stale()) {
@@ -188,6 +208,12 @@ void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
       next_read_ = hello.applied_peer_pos() + 1;
     } else {
       next_read_ = 1;
+    }
+    audit_supported_ = hello.has_audit();
+    if (audit_supported_) {
+      audit_acked_seq_ = hello.audit().seq();
+      audit_force_ = true;  // Even an unmoved head: its hash may differ.
+      stats_.audit_seq = audit_acked_seq_;
     }
   }
   peer_acked_ = next_read_ - 1;
@@ -560,6 +586,122 @@ void LinkCore::OnRepair(v1::RepairSnapshot& repair) {
   to_apply_.push_back(std::move(req));
 }
 
+void LinkCore::ShowAuditState(const v1::AuditHeadState& state) {
+  stats_.audit_seq = state.seq();
+  stats_.audit_hash = state.hash();
+  stats_.audit_seen_ms = state.seen_ms();
+  stats_.audit_alarms = state.alarms();
+  stats_.audit_alarm = state.last_alarm();
+  stats_.audit_alarm_ms = state.last_alarm_ms();
+}
+
+void LinkCore::MaybeReportAudit(int64_t now_ms) {
+  if (side_ != Side::kChild || !audit_supported_ || audit_outstanding_ ||
+      stats_.state != LinkState::kStreaming || now_ms < next_audit_report_ms_) {
+    return;
+  }
+  const AuditChainHead head = view_->audit_head();
+  if (!audit_force_ && head.seq == audit_acked_seq_) return;
+  v1::LinkMessage m;
+  v1::AuditHeadReport* report = m.mutable_audit_report();
+  report->set_seq(head.seq);
+  report->set_hash(head.hash);
+  report->set_proof_seq(audit_acked_seq_);
+  auto proof = view_->AuditHashAt(audit_acked_seq_);
+  if (proof.ok()) {
+    report->set_proof_hash(*proof);
+  } else if (!absl::IsNotFound(proof.status())) {
+    return Fail(proof.status());
+  }
+  audit_outstanding_ = true;
+  audit_force_ = false;
+  next_audit_report_ms_ = now_ms + config_.audit_report_interval_ms;
+  Send(std::move(m));
+}
+
+void LinkCore::OnAuditReport(const v1::AuditHeadReport& report,
+                             int64_t now_ms) {
+  if (side_ != Side::kParent) {
+    return Fail(absl::InvalidArgumentError(
+        "replication protocol: only a child reports its audit head"));
+  }
+  if (report.hash().size() > kMaxAuditHashBytes ||
+      report.proof_hash().size() > kMaxAuditHashBytes) {
+    return Fail(absl::InvalidArgumentError(
+        "replication protocol: audit head report with an oversized hash"));
+  }
+  v1::AuditHeadState state;
+  if (pending_audit_.has_value()) {
+    state = pending_audit_->state;  // Not yet persisted: the newest.
+  } else {
+    auto held = view_->PeerAuditHead(peer_);
+    if (!held.ok()) return Fail(held.status());
+    if (held->has_value()) state = **held;
+  }
+  const uint64_t held_seq = state.seq();
+  v1::LinkMessage m;
+  if (report.proof_seq() != held_seq) {
+    // Built on another head than the one held here (a late duplicate, or
+    // this side lost what it recorded): say what is held and wait for the
+    // next report.
+    m.mutable_audit_ack()->set_seq(held_seq);
+    Send(std::move(m));
+    return;
+  }
+  std::string alarm;
+  if (report.seq() < held_seq) {
+    alarm =
+        absl::StrCat("the audit log of node ", peer_, " went back from entry ",
+                     held_seq, " to entry ", report.seq(),
+                     ": entries were removed or the store was replaced");
+  } else if (held_seq > 0 && report.seq() == held_seq &&
+             report.hash() != state.hash()) {
+    alarm =
+        absl::StrCat("entry ", held_seq, " of the audit log of node ", peer_,
+                     " was rewritten: its hash is not the one it "
+                     "reported before");
+  } else if (held_seq > 0 && report.seq() > held_seq &&
+             report.proof_hash() != state.hash()) {
+    alarm =
+        absl::StrCat("entry ", held_seq, " of the audit log of node ", peer_,
+                     " was rewritten or removed: its hash is not "
+                     "the one it reported before (head now at entry ",
+                     report.seq(), ")");
+  }
+  state.set_seq(report.seq());
+  state.set_hash(report.hash());
+  state.set_seen_ms(now_ms);
+  if (!alarm.empty()) {
+    // Raised once; the rewritten chain is the one checked from now on.
+    state.set_alarms(state.alarms() + 1);
+    state.set_last_alarm(alarm);
+    state.set_last_alarm_ms(now_ms);
+  }
+  ShowAuditState(state);
+  AuditHeadUpdate update;
+  update.peer = peer_;
+  update.state = state;
+  // An alarm not yet persisted is kept (the driver persists one per Ready).
+  update.alarm = alarm.empty() && pending_audit_.has_value()
+                     ? pending_audit_->alarm
+                     : alarm;
+  pending_audit_ = std::move(update);
+  m.mutable_audit_ack()->set_seq(report.seq());
+  Send(std::move(m));
+}
+
+void LinkCore::OnAuditAck(const v1::AuditHeadAck& ack, int64_t now_ms) {
+  if (side_ != Side::kChild) {
+    return Fail(absl::InvalidArgumentError(
+        "replication protocol: only a parent acknowledges audit heads"));
+  }
+  if (!audit_outstanding_) return;  // A duplicate.
+  audit_outstanding_ = false;
+  audit_acked_seq_ = ack.seq();
+  stats_.audit_seq = ack.seq();
+  stats_.audit_seen_ms = now_ms;
+}
+
 void LinkCore::LogAppended() {}
 
 void LinkCore::Tick(int64_t now_ms) {
@@ -573,7 +715,7 @@ void LinkCore::Tick(int64_t now_ms) {
 }
 
 bool LinkCore::HasReady() const {
-  if (!out_.empty() || !close_.ok()) return true;
+  if (!out_.empty() || !close_.ok() || pending_audit_.has_value()) return true;
   if (!apply_outstanding_ && !to_apply_.empty()) return true;
   return sending_ && stats_.state == LinkState::kStreaming &&
          inflight_.size() < config_.window && next_read_ < view_->log_end();
@@ -584,7 +726,10 @@ Ready LinkCore::TakeReady(int64_t now_ms) {
   if (close_.ok() && stats_.state == LinkState::kStreaming) {
     if (auto s = FillWindow(now_ms); !s.ok()) Fail(s);
     MaybeProbe(now_ms);
+    MaybeReportAudit(now_ms);
   }
+  ready.audit_head = std::move(pending_audit_);
+  pending_audit_.reset();
   if (!close_.ok()) {
     ready.send = std::move(out_);
     out_.clear();

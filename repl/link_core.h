@@ -50,6 +50,9 @@ struct LinkConfig {
   // A stream with unacknowledged batches and no acknowledgement for this long
   // is stalled: the driver closes it and reconnects.
   int64_t stall_timeout_ms = 30'000;
+  // Child: at most one audit head report per this interval (and only when
+  // the head moved).
+  int64_t audit_report_interval_ms = 5'000;
 };
 
 // Which end of the link this core is.
@@ -71,9 +74,20 @@ struct ApplyOutcome {
   int rejected = 0;
 };
 
+// Parent side: what to record of the child's audit chain (the local key
+// AuditHeadKey(peer)). A non-empty `alarm` says the chain went back or was
+// rewritten: the driver audits it (and the hub raises a warning).
+struct AuditHeadUpdate {
+  std::string peer;
+  v1::AuditHeadState state;
+  std::string alarm;
+};
+
 struct Ready {
   // Persist first (then call Applied), unless empty.
   std::optional<ApplyRequest> apply;
+  // Persist too (parent side), before sending.
+  std::optional<AuditHeadUpdate> audit_head;
   // Then send, in order.
   std::vector<v1::LinkMessage> send;
   // Child only: the parent found this store older than what it already holds
@@ -111,6 +125,15 @@ struct LinkStats {
   int64_t last_agree_ms = 0;
   uint64_t repairs = 0;
   uint64_t sessions = 0;
+  // Audit chain heads. Parent side: the child's last checked head and the
+  // alarms raised on it; child side: what the parent holds of this node's
+  // chain (hash not known).
+  uint64_t audit_seq = 0;
+  std::string audit_hash;
+  int64_t audit_seen_ms = 0;
+  uint64_t audit_alarms = 0;
+  std::string audit_alarm;
+  int64_t audit_alarm_ms = 0;
 };
 
 class LinkCore {
@@ -157,6 +180,10 @@ class LinkCore {
   void OnProbe(const v1::DigestProbe& probe);
   void OnVerdict(const v1::DigestVerdict& verdict, int64_t now_ms);
   void OnRepair(v1::RepairSnapshot& repair);
+  void OnAuditReport(const v1::AuditHeadReport& report, int64_t now_ms);
+  void OnAuditAck(const v1::AuditHeadAck& ack, int64_t now_ms);
+  void MaybeReportAudit(int64_t now_ms);
+  void ShowAuditState(const v1::AuditHeadState& state);
   // Reads the log and queues batches while the window allows.
   absl::Status FillWindow(int64_t now_ms);
   absl::StatusOr<bool> Crosses(const v1::Change& change) const;
@@ -204,7 +231,18 @@ class LinkCore {
   std::set<std::string> snapshot_sent_;  // This round, to avoid loops.
   static constexpr int kMaxRepairRounds = 3;
   int repair_rounds_ = 0;
+
+  // Audit chain heads (the child reports, the parent checks and records).
+  bool audit_supported_ = false;    // Child: the parent's Hello asked for them.
+  bool audit_outstanding_ = false;  // Child: a report awaits its ack.
+  bool audit_force_ = false;        // Child: report even an unmoved head.
+  uint64_t audit_acked_seq_ = 0;    // Child: what the parent holds.
+  int64_t next_audit_report_ms_ = 0;
+  std::optional<AuditHeadUpdate> pending_audit_;  // Parent: to persist.
 };
+
+// The local-state key under which a parent keeps a child's audit head.
+std::string AuditHeadKey(const std::string& child);
 
 }  // namespace unionsync::repl
 

@@ -6,11 +6,13 @@
 #define UNIONSYNC_REPL_NODE_VIEW_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "unionsync/v1/model.pb.h"
+#include "unionsync/v1/replication.pb.h"
 
 namespace unionsync::repl {
 
@@ -23,6 +25,12 @@ struct SubtreeDigest {
   std::string digest;      // Subtree digest of the organisation.
   std::string own_digest;  // Of its own records only.
   std::vector<std::pair<std::string, std::string>> children;  // (id, digest)
+};
+
+// The head of a node's hash-chained audit log.
+struct AuditChainHead {
+  uint64_t seq = 0;
+  std::string hash;
 };
 
 class NodeView {
@@ -57,6 +65,25 @@ class NodeView {
   // Children of `org` held here, in id order.
   virtual absl::StatusOr<std::vector<std::string>> Children(
       const std::string& org) const = 0;
+
+  // Audit chain heads (docs/REPLICATION.md, "Audit chain heads"). A view
+  // without an audit log reports the empty chain.
+  // This node's audit head.
+  virtual AuditChainHead audit_head() const {
+    return AuditChainHead{0, std::string(32, '\0')};
+  }
+  // The hash of entry `seq` of this node's audit log, recomputed from the
+  // entry (32 zero bytes for 0); NOT_FOUND when there is no such entry.
+  virtual absl::StatusOr<std::string> AuditHashAt(uint64_t seq) const {
+    if (seq == 0) return std::string(32, '\0');
+    return absl::NotFoundError("no audit log");
+  }
+  // What this node last recorded of `peer`'s audit chain; nullopt when
+  // nothing.
+  virtual absl::StatusOr<std::optional<v1::AuditHeadState>> PeerAuditHead(
+      const std::string& peer) const {
+    return std::optional<v1::AuditHeadState>();
+  }
 };
 
 }  // namespace unionsync::repl

@@ -39,6 +39,9 @@ inline constexpr char kMetaNextLogPos[] = "meta/next_log_pos";
 inline constexpr char kMetaHlc[] = "meta/hlc";
 inline constexpr char kMetaAuditHead[] =
     "meta/audit_head";  // BE64(seq) + 32-byte hash
+// Present once the audit search index covers every entry (stores written
+// before it existed are indexed when opened).
+inline constexpr char kMetaAuditIndexed[] = "meta/audit_indexed";
 inline constexpr char kSchemaVersion[] = "3";
 
 inline std::string BigEndian64(uint64_t v) {
@@ -96,6 +99,23 @@ inline std::string DownKey(uint64_t pos) {
   return absl::StrCat("d/", BigEndian64(pos));
 }
 
+// Audit search index: "ua/<actor>/" + BE64(seq) and "oa/<org>/" + BE64(seq)
+// -> "" for the actor's organisation and the target's, written in the batch
+// of the audit entry. Actors are usernames or node ids (no '/'); readers still
+// check the entry itself.
+inline std::string AuditActorPrefix(absl::string_view actor) {
+  return absl::StrCat("ua/", actor, "/");
+}
+inline std::string AuditActorKey(absl::string_view actor, uint64_t seq) {
+  return absl::StrCat("ua/", actor, "/", BigEndian64(seq));
+}
+inline std::string AuditOrgPrefix(absl::string_view org) {
+  return absl::StrCat("oa/", org, "/");
+}
+inline std::string AuditOrgKey(absl::string_view org, uint64_t seq) {
+  return absl::StrCat("oa/", org, "/", BigEndian64(seq));
+}
+
 // Replication state (column family kRepl).
 inline std::string CursorKey(absl::string_view peer) {
   return absl::StrCat("cursor/", peer);  // (BE64(pos) + peer incarnation)
@@ -150,6 +170,25 @@ inline std::string WarningKey(absl::string_view id) {
 }
 inline std::string ConflictKey(absl::string_view id) {
   return absl::StrCat("x/", id);
+}
+
+// Approved exports, also in kHub: "e/<request id>" -> v1::ExportRequest,
+// "ea/<request id>/<level number>" -> v1::ExportApproval. Version stamps use
+// the same keys in kVersions. Index: "eo/<org>/<request id>" -> "".
+inline std::string ExportRequestKey(absl::string_view id) {
+  return absl::StrCat("e/", id);
+}
+inline std::string ExportApprovalPrefix(absl::string_view request_id) {
+  return absl::StrCat("ea/", request_id, "/");
+}
+inline std::string ExportApprovalKey(absl::string_view request_id, int level) {
+  return absl::StrCat("ea/", request_id, "/", level);
+}
+inline std::string OrgExportPrefix(absl::string_view org) {
+  return absl::StrCat("eo/", org, "/");
+}
+inline std::string OrgExportKey(absl::string_view org, absl::string_view id) {
+  return absl::StrCat("eo/", org, "/", id);
 }
 
 // Progress (column family kProgress). Scopes: "all" (everything held),

@@ -203,6 +203,22 @@ void WriteSet::PutWarning(v1::Warning warning) {
   changes_.push_back(std::move(c));
 }
 
+void WriteSet::PutExportRequest(v1::ExportRequest request) {
+  modes_.push_back(Mode::kUpsert);
+  v1::Change c;
+  c.set_kind(v1::PUT_EXPORT_REQUEST);
+  *c.mutable_export_request() = std::move(request);
+  changes_.push_back(std::move(c));
+}
+
+void WriteSet::PutExportApproval(v1::ExportApproval approval) {
+  modes_.push_back(Mode::kUpsert);
+  v1::Change c;
+  c.set_kind(v1::PUT_EXPORT_APPROVAL);
+  *c.mutable_export_approval() = std::move(approval);
+  changes_.push_back(std::move(c));
+}
+
 void WriteSet::Audit(v1::AuditEntry entry) {
   audit_.push_back(std::move(entry));
 }
@@ -333,6 +349,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       options.clock != nullptr ? options.clock : SystemClock::Default();
   store->hlc_ = std::make_unique<HybridClock>(store->clock_);
   RETURN_IF_ERROR(store->LoadMeta(options, !exists));
+  RETURN_IF_ERROR(store->IndexOldAudit());
   return store;
 }
 
@@ -365,6 +382,7 @@ absl::Status Store::LoadMeta(const StoreOptions& options, bool created) {
     batch.Put(cf_->meta, keys::kMetaNextLogPos, keys::BigEndian64(1));
     batch.Put(cf_->meta, keys::kMetaAuditHead,
               keys::BigEndian64(0) + audit_head_.hash);
+    batch.Put(cf_->meta, keys::kMetaAuditIndexed, "1");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     return FromRocks(db_->Write(wo, &batch), "initialising store");
@@ -706,29 +724,184 @@ std::string Store::RecordDigest(const v1::Change& change) {
 }
 
 absl::StatusOr<std::optional<uint64_t>> Store::VerifyAuditChain() const {
+  ASSIGN_OR_RETURN(AuditVerification v, VerifyAudit());
+  if (v.intact) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(v.first_broken);
+}
+
+absl::StatusOr<AuditVerification> Store::VerifyAudit() const {
+  AuditVerification out;
+  // The head and a snapshot taken together, so commits during the walk
+  // neither add entries the head does not cover nor move the head.
+  const rocksdb::Snapshot* snapshot = nullptr;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    out.head = audit_head_;
+    snapshot = db_->GetSnapshot();
+  }
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_.get(), snapshot};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  auto broken = [&](uint64_t seq, std::string detail) {
+    out.intact = false;
+    out.first_broken = seq;
+    out.detail = std::move(detail);
+    return out;
+  };
   std::string prev(kHashSize, '\0');
   uint64_t expected = 1;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_->audit));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_->audit));
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    const uint64_t key_seq = keys::DecodeBigEndian64(Sv(it->key()));
+    if (it->key().size() != 8 || key_seq != expected) {
+      return broken(
+          expected,
+          key_seq > expected
+              ? absl::StrCat("entry ", expected,
+                             " is missing (the next one is ", key_seq, ")")
+              : absl::StrCat("an entry with a malformed key follows "
+                             "entry ",
+                             expected - 1));
+    }
     v1::AuditEntry e;
     if (!e.ParseFromArray(it->value().data(),
-                          static_cast<int>(it->value().size())) ||
-        keys::DecodeBigEndian64(Sv(it->key())) != expected ||
-        e.seq() != expected || e.prev_hash() != prev ||
-        AuditEntryHash(e) != e.hash()) {
-      return std::optional<uint64_t>(expected);
+                          static_cast<int>(it->value().size()))) {
+      return broken(expected,
+                    absl::StrCat("entry ", expected, " cannot be decoded"));
+    }
+    if (e.seq() != expected) {
+      return broken(expected, absl::StrCat("entry ", expected,
+                                           " carries sequence ", e.seq()));
+    }
+    if (AuditEntryHash(e) != e.hash()) {
+      return broken(expected,
+                    absl::StrCat("entry ", expected,
+                                 " was changed after it was written: its "
+                                 "contents do not match its hash"));
+    }
+    if (e.prev_hash() != prev) {
+      // This entry is intact in itself, so the one before it (intact in
+      // itself too) was replaced with a recomputed hash.
+      return broken(
+          expected - 1,
+          absl::StrCat("entry ", expected - 1, " was replaced after entry ",
+                       expected, " was written: entry ", expected,
+                       " links to another hash"));
     }
     prev = e.hash();
+    ++out.entries;
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "audit scan"));
-  const AuditHead head = audit_head();
-  if (head.seq != expected - 1 || head.hash != prev) {
-    // The newest entries are missing or were replaced: point at the first one
-    // the head covers that is not intact.
-    return std::optional<uint64_t>(expected);
+  const uint64_t last = expected - 1;
+  if (out.head.seq > last) {
+    return broken(last + 1,
+                  absl::StrCat("entries ", last + 1, " to ", out.head.seq,
+                               " are missing: the recorded head is "
+                               "at ",
+                               out.head.seq));
   }
-  return std::optional<uint64_t>();
+  if (out.head.seq < last) {
+    return broken(out.head.seq + 1,
+                  absl::StrCat("entries ", out.head.seq + 1, " to ", last,
+                               " were added behind the store's back: the "
+                               "recorded head is at ",
+                               out.head.seq));
+  }
+  if (out.head.hash != prev) {
+    return broken(last, absl::StrCat("entry ", last,
+                                     " was replaced: its hash is not the "
+                                     "recorded head's"));
+  }
+  return out;
+}
+
+uint64_t Store::AuditSeqAtTime(int64_t t, uint64_t head, bool lower) const {
+  uint64_t lo = 1, hi = head + 1;  // Answer in [lo, hi].
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    auto e = GetProto<v1::AuditEntry>(cf_->audit, keys::BigEndian64(mid));
+    if (!e.ok()) return lower ? 1 : head + 1;  // Conservative.
+    if (e->time_ms() >= t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<AuditPage> Store::SearchAudit(const AuditQuery& q) const {
+  // Entry times are taken before the commit lock, so neighbours can be out of
+  // order by a little; a clock stepped back makes it more. Search this much
+  // wider and filter exactly.
+  constexpr int64_t kSkewMs = 60'000;
+  AuditPage page;
+  const uint64_t head = audit_head().seq;
+  uint64_t first = q.after_seq + 1;
+  if (q.from_ms > 0) {
+    first = std::max(first, AuditSeqAtTime(q.from_ms - kSkewMs, head, true));
+  }
+  uint64_t last = head;  // Inclusive.
+  if (q.to_ms > 0) {
+    last = std::min(last, AuditSeqAtTime(q.to_ms + kSkewMs, head, false) - 1);
+  }
+  if (first > last || q.limit == 0) return page;
+
+  // Candidates come from the actor index, the organisation index or the log.
+  std::string prefix;
+  if (!q.actor.empty()) {
+    prefix = keys::AuditActorPrefix(q.actor);
+  } else if (!q.org_id.empty()) {
+    prefix = keys::AuditOrgPrefix(q.org_id);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
+      rocksdb::ReadOptions(), prefix.empty() ? cf_->audit : cf_->index));
+  it->Seek(Sl(prefix + keys::BigEndian64(first)));
+  size_t examined = 0;
+  for (; it->Valid(); it->Next()) {
+    const absl::string_view key = Sv(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    if (key.size() != prefix.size() + 8) continue;  // Not this actor's.
+    const uint64_t seq = keys::DecodeBigEndian64(key.substr(prefix.size()));
+    if (seq > last) break;
+    if (examined >= q.max_examined) {
+      page.resume_after = seq - 1;
+      return page;
+    }
+    ++examined;
+    v1::AuditEntry e;
+    if (prefix.empty()) {
+      if (!e.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(
+            absl::StrCat("undecodable audit entry at seq ", seq));
+      }
+    } else {
+      auto got = GetProto<v1::AuditEntry>(cf_->audit, keys::BigEndian64(seq));
+      if (absl::IsNotFound(got.status())) continue;  // VerifyAudit says why.
+      RETURN_IF_ERROR(got.status());
+      e = *std::move(got);
+    }
+    if (!q.actor.empty() && e.actor() != q.actor) continue;
+    if (!q.org_id.empty() && e.actor_org() != q.org_id &&
+        e.target_org() != q.org_id) {
+      continue;
+    }
+    if (!q.action.empty() && e.action() != q.action) continue;
+    if (q.from_ms > 0 && e.time_ms() < q.from_ms) continue;
+    if (q.to_ms > 0 && e.time_ms() >= q.to_ms) continue;
+    page.entries.push_back(std::move(e));
+    if (page.entries.size() >= q.limit) {
+      if (seq < last) page.resume_after = seq;
+      return page;
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "audit search"));
+  return page;
 }
 
 std::string Store::DayOf(int64_t unix_ms) {
@@ -876,6 +1049,26 @@ absl::StatusOr<std::vector<std::string>> Store::WarningsOfOrg(
                       std::numeric_limits<size_t>::max());
 }
 
+absl::StatusOr<v1::ExportRequest> Store::GetExportRequest(
+    absl::string_view id) const {
+  return GetProto<v1::ExportRequest>(cf_->hub, keys::ExportRequestKey(id));
+}
+
+absl::StatusOr<std::vector<v1::ExportApproval>> Store::ExportApprovals(
+    absl::string_view request_id) const {
+  return ScanHub<v1::ExportApproval>(db_.get(), cf_->hub,
+                                     keys::ExportApprovalPrefix(request_id), "",
+                                     std::numeric_limits<size_t>::max());
+}
+
+absl::StatusOr<std::vector<std::string>> Store::ExportRequestsOfOrg(
+    absl::string_view org_id) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  return ScanSuffixes(it.get(), keys::OrgExportPrefix(org_id), "",
+                      std::numeric_limits<size_t>::max());
+}
+
 absl::StatusOr<std::vector<std::string>> Store::OrgsWithCreditCode(
     absl::string_view credit_code) const {
   std::unique_ptr<rocksdb::Iterator> it(
@@ -942,6 +1135,11 @@ std::string VersionKey(const v1::Change& c) {
       return keys::ConflictVersionKey(c.conflict().id());
     case v1::PUT_WARNING:
       return keys::WarningVersionKey(c.warning().id());
+    case v1::PUT_EXPORT_REQUEST:
+      return keys::ExportRequestKey(c.export_request().id());
+    case v1::PUT_EXPORT_APPROVAL:
+      return keys::ExportApprovalKey(c.export_approval().request_id(),
+                                     c.export_approval().level());
     default:
       return "";
   }
@@ -966,6 +1164,11 @@ std::string RecordName(const v1::Change& c) {
       return absl::StrCat("conflict/", c.conflict().id());
     case v1::PUT_WARNING:
       return absl::StrCat("warning/", c.warning().id());
+    case v1::PUT_EXPORT_REQUEST:
+      return absl::StrCat("export/", c.export_request().id());
+    case v1::PUT_EXPORT_APPROVAL:
+      return absl::StrCat("export-approval/", c.export_approval().request_id(),
+                          "/", c.export_approval().level());
     default:
       return "unknown";
   }
@@ -984,6 +1187,17 @@ bool KindMatchesRecord(const v1::Change& c) {
       return c.has_conflict() && !c.conflict().id().empty();
     case v1::PUT_WARNING:
       return c.has_warning() && !c.warning().id().empty();
+    // Export ids are validated hex; keys must not gain a '/'.
+    case v1::PUT_EXPORT_REQUEST:
+      return c.has_export_request() && !c.export_request().id().empty() &&
+             !absl::StrContains(c.export_request().id(), '/') &&
+             !c.export_request().org_id().empty();
+    case v1::PUT_EXPORT_APPROVAL:
+      return c.has_export_approval() &&
+             !c.export_approval().request_id().empty() &&
+             !absl::StrContains(c.export_approval().request_id(), '/') &&
+             !c.export_approval().org_id().empty() &&
+             c.export_approval().level() != v1::APPROVAL_LEVEL_UNSPECIFIED;
     default:
       return false;
   }
@@ -1542,10 +1756,32 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       break;
     }
+    case v1::PUT_EXPORT_REQUEST:
+    case v1::PUT_EXPORT_APPROVAL: {
+      const std::string anchor = AnchorOf(change);
+      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(anchor));
+      if (!org.has_value()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(RecordName(change), " is about unknown organisation '",
+                         anchor, "'"));
+      }
+      if (change.kind() == v1::PUT_EXPORT_REQUEST) {
+        const v1::ExportRequest& r = change.export_request();
+        ctx.PutIndex(keys::OrgExportKey(r.org_id(), r.id()), "");
+        bytes = Serialize(r);
+        batch->Put(cf_->hub, keys::ExportRequestKey(r.id()), bytes);
+      } else {
+        const v1::ExportApproval& a = change.export_approval();
+        bytes = Serialize(a);
+        batch->Put(cf_->hub, keys::ExportApprovalKey(a.request_id(), a.level()),
+                   bytes);
+      }
+      break;
+    }
     default:
       return absl::InvalidArgumentError("change without a known kind");
   }
-  if (!IsHubRecord(change)) {
+  if (!IsAuxRecord(change)) {
     const Contribution after = ContributionOf(change, &bytes);
     const std::string anchor = AnchorOf(change);
     std::optional<Contribution> before;
@@ -1591,10 +1827,28 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
 
 namespace {
 
-// Appends the audit entries, chaining them from `head`.
+// The search index entries of one audit entry (keys.h).
+void IndexAuditEntry(const v1::AuditEntry& e,
+                     rocksdb::ColumnFamilyHandle* index,
+                     rocksdb::WriteBatch* batch) {
+  if (!e.actor().empty()) {
+    batch->Put(index, Sl(keys::AuditActorKey(e.actor(), e.seq())), "");
+  }
+  if (!e.actor_org().empty()) {
+    batch->Put(index, Sl(keys::AuditOrgKey(e.actor_org(), e.seq())), "");
+  }
+  if (!e.target_org().empty() && e.target_org() != e.actor_org()) {
+    batch->Put(index, Sl(keys::AuditOrgKey(e.target_org(), e.seq())), "");
+  }
+}
+
+// Appends the audit entries, chaining them from `head`, with their index
+// entries.
 void ChainAudit(const std::vector<v1::AuditEntry>& entries, const Clock* clock,
                 AuditHead* head, rocksdb::WriteBatch* batch,
-                rocksdb::ColumnFamilyHandle* cf, std::vector<uint64_t>* seqs) {
+                rocksdb::ColumnFamilyHandle* cf,
+                rocksdb::ColumnFamilyHandle* index,
+                std::vector<uint64_t>* seqs) {
   for (const v1::AuditEntry& in : entries) {
     v1::AuditEntry e = in;
     e.set_seq(head->seq + 1);
@@ -1602,6 +1856,7 @@ void ChainAudit(const std::vector<v1::AuditEntry>& entries, const Clock* clock,
     e.set_prev_hash(head->hash);
     e.set_hash(Store::AuditEntryHash(e));
     batch->Put(cf, Sl(keys::BigEndian64(e.seq())), Serialize(e));
+    IndexAuditEntry(e, index, batch);
     head->seq = e.seq();
     head->hash = e.hash();
     if (seqs != nullptr) seqs->push_back(e.seq());
@@ -1609,6 +1864,36 @@ void ChainAudit(const std::vector<v1::AuditEntry>& entries, const Clock* clock,
 }
 
 }  // namespace
+
+absl::Status Store::IndexOldAudit() {
+  std::string marker;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->meta,
+                               keys::kMetaAuditIndexed, &marker);
+  if (s.ok()) return absl::OkStatus();
+  if (!s.IsNotFound()) return FromRocks(s, "reading the audit index marker");
+  absl::MutexLock lock(&commit_mu_);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->audit));
+  rocksdb::WriteBatch batch;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::AuditEntry e;
+    // Undecodable entries are VerifyAudit's to report.
+    if (!e.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      continue;
+    }
+    IndexAuditEntry(e, cf_->index, &batch);
+    if (batch.Count() >= 30'000) {
+      RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "audit index"));
+      batch.Clear();
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "audit scan"));
+  batch.Put(cf_->meta, keys::kMetaAuditIndexed, "1");
+  return FromRocks(db_->Write(wo, &batch), "audit index");
+}
 
 absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
                                            absl::string_view author) {
@@ -1646,7 +1931,7 @@ absl::StatusOr<CommitResult> Store::CommitImpl(const WriteSet& writes,
   RETURN_IF_ERROR(ctx.Finish(&batch));
 
   AuditHead head = audit_head_;
-  ChainAudit(writes.audit_, clock_, &head, &batch, cf_->audit,
+  ChainAudit(writes.audit_, clock_, &head, &batch, cf_->audit, cf_->index,
              &result.audit_seqs);
   for (const auto& [key, value] : writes.local_) {
     if (value.has_value()) {
@@ -1772,6 +2057,27 @@ class ScopeCheck {
         }
         return std::string();
       }
+      case v1::PUT_EXPORT_REQUEST:
+      case v1::PUT_EXPORT_APPROVAL: {
+        // Requests and approvals about organisations of the child's subtree,
+        // written by the node hosting the request's organisation (requests)
+        // or the approver's organisation (approvals).
+        const std::string anchor = AnchorOf(c);
+        ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(anchor, child));
+        if (!inside) {
+          return absl::StrCat(RecordName(c), " belongs to '", anchor,
+                              "', outside the subtree of '", child, "'");
+        }
+        ASSIGN_OR_RETURN(std::optional<std::string> host,
+                         host_of(c.kind() == v1::PUT_EXPORT_REQUEST
+                                     ? anchor
+                                     : c.export_approval().approver_org()));
+        if (!batch_.repair && host.has_value() && *host != c.origin()) {
+          return absl::StrCat(RecordName(c), " must come from node '", *host,
+                              "', not '", c.origin(), "'");
+        }
+        return std::string();
+      }
       default:
         return std::string("unknown change kind");
     }
@@ -1802,6 +2108,28 @@ class ScopeCheck {
         break;
       case v1::PUT_CONFLICT:
         return std::string("conflicts stay with the hub that reconciles");
+      case v1::PUT_EXPORT_APPROVAL: {
+        // The upper tier's decision, written at the node hosting the
+        // approver's organisation.
+        anchor = AnchorOf(c);
+        ASSIGN_OR_RETURN(std::optional<v1::Org> approver_org,
+                         ctx.Org(c.export_approval().approver_org()));
+        if (!batch_.repair && approver_org.has_value() &&
+            approver_org->host_node() != c.origin()) {
+          return absl::StrCat(RecordName(c), " must come from node '",
+                              approver_org->host_node(), "', not '", c.origin(),
+                              "'");
+        }
+        break;
+      }
+      case v1::PUT_EXPORT_REQUEST:
+        if (!batch_.repair) {
+          return std::string(
+              "export requests are written by the node hosting the "
+              "organisation, not above it");
+        }
+        anchor = AnchorOf(c);
+        break;
       case v1::PUT_ORG_PROFILE:
       case v1::PUT_MEMBER:
         if (!batch_.repair) {
@@ -1957,7 +2285,7 @@ absl::StatusOr<ApplyResult> Store::ApplyImpl(ReplicatedBatch& in) {
               Sl(keys::BigEndian64(in.last_pos) + in.peer_incarnation));
   }
   AuditHead head = audit_head_;
-  ChainAudit(audit, clock_, &head, &batch, cf_->audit, nullptr);
+  ChainAudit(audit, clock_, &head, &batch, cf_->audit, cf_->index, nullptr);
   batch.Put(cf_->meta, keys::kMetaNextLogPos, Sl(keys::BigEndian64(pos)));
   batch.Put(cf_->meta, keys::kMetaAuditHead,
             Sl(keys::BigEndian64(head.seq) + head.hash));
@@ -2082,6 +2410,25 @@ absl::StatusOr<std::vector<v1::Change>> Store::OrgSnapshot(
     c.set_kind(v1::PUT_WARNING);
     *c.mutable_warning() = std::move(w);
     RETURN_IF_ERROR(stamp(c));
+  }
+  // So are export requests and their approvals (the record of who exported
+  // what, R10.4).
+  ASSIGN_OR_RETURN(std::vector<std::string> exports,
+                   ExportRequestsOfOrg(org_id));
+  for (const std::string& id : exports) {
+    ASSIGN_OR_RETURN(v1::ExportRequest r, GetExportRequest(id));
+    v1::Change c;
+    c.set_kind(v1::PUT_EXPORT_REQUEST);
+    *c.mutable_export_request() = std::move(r);
+    RETURN_IF_ERROR(stamp(c));
+    ASSIGN_OR_RETURN(std::vector<v1::ExportApproval> approvals,
+                     ExportApprovals(id));
+    for (auto& a : approvals) {
+      v1::Change ca;
+      ca.set_kind(v1::PUT_EXPORT_APPROVAL);
+      *ca.mutable_export_approval() = std::move(a);
+      RETURN_IF_ERROR(stamp(ca));
+    }
   }
   return out;
 }

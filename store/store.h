@@ -78,6 +78,10 @@ class WriteSet {
   // Reconciliation records (written by the hub).
   void PutConflict(v1::Conflict conflict);
   void PutWarning(v1::Warning warning);
+  // Approved exports (written by the node hosting the request's organisation,
+  // or, for an approval, the approver's organisation).
+  void PutExportRequest(v1::ExportRequest request);
+  void PutExportApproval(v1::ExportApproval approval);
   // Audit entries; the store fills in seq, time (if zero) and the hash chain.
   void Audit(v1::AuditEntry entry);
   // Local, non-replicated state (lockout counters and the like).
@@ -136,6 +140,35 @@ struct ApplyResult {
 struct AuditHead {
   uint64_t seq = 0;
   std::string hash;  // 32 bytes; 32 zero bytes when seq == 0.
+};
+
+// What Store::VerifyAudit found.
+struct AuditVerification {
+  bool intact = true;
+  uint64_t entries = 0;       // Entries walked.
+  uint64_t first_broken = 0;  // 0 when intact.
+  std::string detail;         // What is wrong there.
+  AuditHead head;             // The recorded head the walk was checked against.
+};
+
+// A search of the audit log (Store::SearchAudit). Empty or zero fields do not
+// filter.
+struct AuditQuery {
+  std::string actor;   // Exactly this actor.
+  std::string org_id;  // actor_org or target_org is this organisation.
+  std::string action;
+  int64_t from_ms = 0;     // Inclusive.
+  int64_t to_ms = 0;       // Exclusive.
+  uint64_t after_seq = 0;  // Paging: only entries with seq > after_seq.
+  size_t limit = 100;
+  // Entries looked at per call at most; the page then ends early.
+  size_t max_examined = 20'000;
+};
+
+struct AuditPage {
+  std::vector<v1::AuditEntry> entries;  // In seq order.
+  // Non-zero when more may match: pass it as after_seq for the next page.
+  uint64_t resume_after = 0;
 };
 
 class Store {
@@ -275,6 +308,15 @@ class Store {
   // Ids of the warnings of one organisation.
   absl::StatusOr<std::vector<std::string>> WarningsOfOrg(
       absl::string_view org_id) const;
+  // Approved exports. NOT_FOUND when absent.
+  absl::StatusOr<v1::ExportRequest> GetExportRequest(
+      absl::string_view id) const;
+  // The decisions on one request, in level order.
+  absl::StatusOr<std::vector<v1::ExportApproval>> ExportApprovals(
+      absl::string_view request_id) const;
+  // Ids of the export requests of one organisation.
+  absl::StatusOr<std::vector<std::string>> ExportRequestsOfOrg(
+      absl::string_view org_id) const;
   // Ids of the active organisations holding `credit_code`.
   absl::StatusOr<std::vector<std::string>> OrgsWithCreditCode(
       absl::string_view credit_code) const;
@@ -304,6 +346,18 @@ class Store {
   // Walks the whole audit chain and returns the seq of the first entry whose
   // hash or link is wrong, or nullopt when the chain is intact.
   absl::StatusOr<std::optional<uint64_t>> VerifyAuditChain() const;
+  // The same walk with its details, against the head recorded at the moment
+  // the walk starts (a consistent snapshot). The first broken entry is the one
+  // whose contents no longer match its hash; when an entry matches its own
+  // hash but the next entry links to another one, the entry was replaced with
+  // a recomputed hash and is the one named; missing or extra entries name the
+  // first missing (or extra) sequence.
+  absl::StatusOr<AuditVerification> VerifyAudit() const;
+  // Entries matching `query`, in seq order, through the index by actor or
+  // organisation when one is given, else a scan of the log; a time range
+  // starts (and ends) by binary search over entry times, which are in commit
+  // order up to a minute of clock skew.
+  absl::StatusOr<AuditPage> SearchAudit(const AuditQuery& query) const;
 
   // Hash of one entry (SHA-256 over its deterministic serialisation with `hash`
   // cleared).
@@ -317,6 +371,12 @@ class Store {
 
   Store() = default;
   absl::Status LoadMeta(const StoreOptions& options, bool created);
+  // Indexes audit entries written before the search index existed (once).
+  absl::Status IndexOldAudit();
+  // The first seq in [1, head] whose entry's time is >= t (head + 1 when
+  // none), assuming times are in seq order; conservative when an entry cannot
+  // be read.
+  uint64_t AuditSeqAtTime(int64_t t, uint64_t head, bool lower) const;
 
   template <typename T>
   absl::StatusOr<T> GetProto(rocksdb::ColumnFamilyHandle* cf,

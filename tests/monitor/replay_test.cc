@@ -273,10 +273,16 @@ TEST_F(CampaignReplayTest, WarningsRiseEscalateAndClearOnTheRightDays) {
   EXPECT_EQ(FirstDay(idle, "escalated"), "2019-09-26");
   EXPECT_EQ(FirstDay(idle, "cleared"), "2019-10-10");
   EXPECT_EQ(FirstDay(idle, "raised", "2019-10-10"), "2019-10-24");
+  // With members entered, the union counts as idle only while its region
+  // (or the city) is behind: the warning clears when both caught up.
+  const std::string city_cleared =
+      FirstDay("rule/behind/city/430100", "cleared");
+  EXPECT_EQ(FirstDay(idle, "cleared", "2019-10-24"),
+            std::max(d2_cleared_behind, city_cleared));
   auto idle_w = hub_.store().GetWarning(idle);
   ASSERT_TRUE(idle_w.ok());
-  EXPECT_EQ(idle_w->escalated_to().empty(), idle_w->open() ? false : true)
-      << idle_w->ShortDebugString();
+  EXPECT_FALSE(idle_w->open());
+  EXPECT_EQ(idle_w->escalated_to(), "430103");  // Kept with the history.
 
   // d2 offline from 2019-11-01: its newest change is from 2019-10-31 10:00,
   // 24 hours old at the evaluation of 2019-11-01; back on 2019-11-06.

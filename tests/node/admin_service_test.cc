@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/audit_tamper.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
 #include "unionsync/v1/admin.grpc.pb.h"
@@ -882,6 +883,252 @@ TEST_F(AdminServiceTest, DataSurvivesRestart) {
                        node_->store().GetMember(added.member().id()));
   EXPECT_EQ(m.id_number(), added.member().id_number());
   EXPECT_EQ(Counters(kCity).members(), 1);
+}
+
+// --- The audit log (R10.4): verification and search -------------------------
+
+// Stops the node and starts it again on the same store (sessions are lost).
+void RestartNode(const std::string& dir, FakeClock* clock,
+                 std::unique_ptr<NodeServer>* node,
+                 std::shared_ptr<grpc::Channel>* channel,
+                 std::unique_ptr<v1::AdminService::Stub>* stub,
+                 const std::function<void()>& while_down = nullptr) {
+  stub->reset();
+  channel->reset();
+  node->reset();
+  if (while_down) while_down();
+  NodeOptions o;
+  o.node_id = kCity;
+  o.data_dir = dir + "/db";
+  o.listen = "127.0.0.1:0";
+  o.admin.scrypt = ScryptParams::ForTests();
+  o.clock = clock;
+  auto started = NodeServer::Start(o);
+  ASSERT_TRUE(started.ok()) << started.status();
+  *node = *std::move(started);
+  *channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*node)->port()),
+                                 grpc::InsecureChannelCredentials());
+  *stub = v1::AdminService::NewStub(*channel);
+}
+
+TEST_F(AdminServiceTest, VerifyAuditPointsAtTheTamperedEntry) {
+  BuildTree();
+  v1::AddMemberResponse added;
+  ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+  v1::VerifyAuditResponse v;
+  ASSERT_TRUE(
+      Call(&S::VerifyAudit, city_, v1::VerifyAuditRequest(), &v).status.ok());
+  EXPECT_TRUE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 0u);
+  EXPECT_EQ(v.entries(), v.head_seq());
+  EXPECT_GT(v.entries(), 5u);
+  EXPECT_EQ(v.head_hash().size(), 32u);
+  // The verification is audited.
+  EXPECT_EQ(LastAudit().action(), "VerifyAudit");
+  EXPECT_THAT(LastAudit().detail(), HasSubstr("intact"));
+
+  // Someone with access to the files changes entry 5 while the node is down.
+  auto entry5 = node_->store().ReadAudit(5, 1);
+  ASSERT_TRUE(entry5.ok() && entry5->size() == 1);
+  const std::string original = (*entry5)[0].detail();
+  RestartNode(dir_, &clock_, &node_, &channel_, &stub_, [&] {
+    ASSERT_OK(
+        testing::TamperAuditDetail(dir_ + "/db", nullptr, 5, "nothing to see"));
+  });
+  v1::LoginResponse login;
+  ASSERT_TRUE(Login("admin", kStrong, &login).status.ok());
+  ASSERT_TRUE(Call(&S::VerifyAudit, login.token(), v1::VerifyAuditRequest(), &v)
+                  .status.ok());
+  EXPECT_FALSE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 5u);
+  EXPECT_EQ(v.entries(), 4u);
+  EXPECT_THAT(v.detail(), HasSubstr("entry 5 was changed"));
+  EXPECT_THAT(LastAudit().detail(), HasSubstr("broken at entry 5"));
+
+  // Put it back (for the invariant check of TearDown): the chain is whole.
+  RestartNode(dir_, &clock_, &node_, &channel_, &stub_, [&] {
+    ASSERT_OK(testing::TamperAuditDetail(dir_ + "/db", nullptr, 5, original));
+  });
+  ASSERT_TRUE(Login("admin", kStrong, &login).status.ok());
+  ASSERT_TRUE(Call(&S::VerifyAudit, login.token(), v1::VerifyAuditRequest(), &v)
+                  .status.ok());
+  EXPECT_TRUE(v.intact());
+}
+
+TEST_F(AdminServiceTest, VerifyAuditNamesAnEntryReplacedWithItsOwnHash) {
+  BuildTree();
+  // Entry 3 replaced with its own hash recomputed (not the chain after it):
+  // entry 3 is named, not entry 4 whose link no longer matches.
+  auto entry3 = node_->store().ReadAudit(3, 1);
+  ASSERT_TRUE(entry3.ok() && entry3->size() == 1);
+  const v1::AuditEntry original = (*entry3)[0];
+  RestartNode(dir_, &clock_, &node_, &channel_, &stub_, [&] {
+    ASSERT_OK(testing::TamperAuditLog(
+        dir_ + "/db", nullptr,
+        [](std::vector<v1::AuditEntry>& entries) {
+          entries[2].set_actor("mallory");
+          entries[2].set_hash(Store::AuditEntryHash(entries[2]));
+        },
+        /*rechain=*/false));
+  });
+  ASSERT_OK_AND_ASSIGN(AuditVerification v, node_->store().VerifyAudit());
+  EXPECT_FALSE(v.intact);
+  EXPECT_EQ(v.first_broken, 3u);
+  EXPECT_THAT(v.detail, HasSubstr("entry 3 was replaced"));
+  RestartNode(dir_, &clock_, &node_, &channel_, &stub_, [&] {
+    ASSERT_OK(testing::TamperAuditLog(
+        dir_ + "/db", nullptr,
+        [&](std::vector<v1::AuditEntry>& entries) { entries[2] = original; },
+        /*rechain=*/false));
+  });
+  ASSERT_OK_AND_ASSIGN(v, node_->store().VerifyAudit());
+  EXPECT_TRUE(v.intact) << v.detail;
+}
+
+TEST_F(AdminServiceTest, VerifyAuditIsForTheNodesOwnAdministrator) {
+  BuildTree();
+  EXPECT_EQ(Call(&S::VerifyAudit, d1_, v1::VerifyAuditRequest()).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::AuditEntry e = LastAudit();
+  EXPECT_EQ(e.action(), "VerifyAudit");
+  EXPECT_EQ(e.actor(), "d1admin");
+  EXPECT_EQ(e.outcome(), v1::AUDIT_DENIED);
+}
+
+TEST_F(AdminServiceTest, SearchAuditByPersonOrganisationAndTimeWithPages) {
+  BuildTree();
+  // g1's administrator adds three members, five minutes apart (sessions stay
+  // within their 30 idle minutes), and reads one.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    clock_.SetMs(kNow + (i + 1) * 300'000);
+    v1::AddMemberResponse added;
+    ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+    ids.push_back(added.member().id());
+  }
+  clock_.SetMs(kNow + 4 * 300'000);
+  v1::GetMemberRequest get;
+  get.set_member_id(ids[0]);
+  ASSERT_TRUE(Call(&S::GetMember, g1_, get).status.ok());
+  // g2's administrator tries to read it: refused, audited about g1.
+  EXPECT_EQ(Call(&S::GetMember, g2_, get).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // By person, two per page.
+  v1::SearchAuditRequest req;
+  req.set_actor("g1admin");
+  req.set_page_size(2);
+  std::vector<v1::AuditEntry> found;
+  std::string token;
+  int pages = 0;
+  do {
+    req.set_page_token(token);
+    v1::SearchAuditResponse resp;
+    Rpc r = Call(&S::SearchAudit, city_, req, &resp);
+    ASSERT_TRUE(r.status.ok()) << r.message();
+    EXPECT_LE(resp.entries_size(), 2);
+    found.insert(found.end(), resp.entries().begin(), resp.entries().end());
+    token = resp.next_page_token();
+    ASSERT_LT(++pages, 20);
+  } while (!token.empty());
+  // Login, ChangePassword, three AddMember, one GetMember.
+  ASSERT_EQ(found.size(), 6u);
+  for (size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].actor(), "g1admin");
+    if (i > 0) EXPECT_GT(found[i].seq(), found[i - 1].seq());
+  }
+  EXPECT_EQ(found[5].action(), "GetMember");
+  EXPECT_EQ(found[5].target_org(), "g1");
+  // The search itself is audited, with its filters.
+  EXPECT_EQ(LastAudit().action(), "SearchAudit");
+  EXPECT_THAT(LastAudit().detail(), HasSubstr("actor=g1admin"));
+
+  // By organisation: what g1's people did and what was done to g1 (the
+  // refused read by g2's administrator included).
+  req.Clear();
+  req.set_org_id("g1");
+  v1::SearchAuditResponse by_org;
+  ASSERT_TRUE(Call(&S::SearchAudit, city_, req, &by_org).status.ok());
+  int refused = 0, own = 0;
+  for (const auto& e : by_org.entries()) {
+    EXPECT_TRUE(e.actor_org() == "g1" || e.target_org() == "g1")
+        << e.ShortDebugString();
+    refused += e.actor() == "g2admin" && e.outcome() == v1::AUDIT_DENIED;
+    own += e.actor() == "g1admin";
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(own, 6);
+
+  // By time: the second and third additions only.
+  req.Clear();
+  req.set_action("AddMember");
+  req.set_from_ms(kNow + 2 * 300'000);
+  req.set_to_ms(kNow + 3 * 300'000 + 1);
+  v1::SearchAuditResponse by_time;
+  Rpc timed = Call(&S::SearchAudit, city_, req, &by_time);
+  ASSERT_TRUE(timed.status.ok()) << timed.message();
+  ASSERT_EQ(by_time.entries_size(), 2);
+  EXPECT_EQ(by_time.entries(0).time_ms(), kNow + 2 * 300'000);
+  EXPECT_EQ(by_time.entries(1).time_ms(), kNow + 3 * 300'000);
+
+  // Bad input is refused and audited.
+  req.Clear();
+  req.set_from_ms(kNow);
+  req.set_to_ms(kNow - 1);
+  EXPECT_EQ(Call(&S::SearchAudit, city_, req).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.Clear();
+  req.set_page_token("not-a-token");
+  EXPECT_EQ(Call(&S::SearchAudit, city_, req).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(LastAudit().outcome(), v1::AUDIT_FAILED);
+}
+
+TEST_F(AdminServiceTest, SearchAuditOfALowerOrganisationStaysInItsSubtree) {
+  BuildTree();
+  v1::AddMemberResponse added;
+  ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+  // g1's administrator: its own organisation by default, nothing else.
+  v1::SearchAuditResponse resp;
+  ASSERT_TRUE(
+      Call(&S::SearchAudit, g1_, v1::SearchAuditRequest(), &resp).status.ok());
+  ASSERT_GT(resp.entries_size(), 0);
+  for (const auto& e : resp.entries()) {
+    EXPECT_TRUE(e.actor_org() == "g1" || e.target_org() == "g1")
+        << e.ShortDebugString();
+  }
+  v1::SearchAuditRequest req;
+  req.set_org_id("d1");
+  EXPECT_EQ(Call(&S::SearchAudit, g1_, req).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(LastAudit().action(), "SearchAudit");
+  EXPECT_EQ(LastAudit().outcome(), v1::AUDIT_DENIED);
+  // An actor filter does not widen it: g2's administrator's entries are not
+  // about g1.
+  req.Clear();
+  req.set_actor("g2admin");
+  ASSERT_TRUE(Call(&S::SearchAudit, g1_, req, &resp).status.ok());
+  EXPECT_EQ(resp.entries_size(), 0);
+  // d1's administrator may search g1 (its subtree).
+  req.Clear();
+  req.set_org_id("g1");
+  ASSERT_TRUE(Call(&S::SearchAudit, d1_, req, &resp).status.ok());
+  int adds = 0;
+  for (const auto& e : resp.entries()) adds += e.action() == "AddMember";
+  EXPECT_EQ(adds, 1);
+  // Viewers do not search.
+  v1::CreateAccountRequest viewer;
+  viewer.set_org_id("d1");
+  viewer.set_username("d1viewer");
+  viewer.set_role(v1::VIEWER);
+  v1::CreateAccountResponse created;
+  ASSERT_TRUE(Call(&S::CreateAccount, d1_, viewer, &created).status.ok());
+  const std::string viewer_token =
+      Activate("d1viewer", created.initial_password());
+  EXPECT_EQ(
+      Call(&S::SearchAudit, viewer_token, v1::SearchAuditRequest()).code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(LastAudit().outcome(), v1::AUDIT_DENIED);
 }
 
 }  // namespace

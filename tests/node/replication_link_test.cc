@@ -25,6 +25,7 @@
 #include "node/node_server.h"
 #include "node/uplink.h"
 #include "synth/synth.h"
+#include "testing/audit_tamper.h"
 #include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "tls/tls.h"
@@ -592,6 +593,223 @@ TEST_F(ReplicationLinkTest, RefusesToStartWithoutTlsOrWithAnotherCertificate) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("'rogue' but this node is 'd1'")));
   EXPECT_FALSE(std::filesystem::exists(o.data_dir));
+}
+
+// R10.3: when the parent disables or resets a child's data administrator,
+// every session of that account ends at once on every node holding the
+// account: at the parent (which writes the change) on the spot, at the
+// child's own node with the first call after the change arrives there.
+TEST_F(ReplicationLinkTest, DisableAndResetEndSessionsOnEveryNode) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(1));
+  ExpectHubMatchesD1();  // d1admin's own password change is at the hub too.
+  auto epoch_at = [](NodeServer& node) -> int64_t {
+    auto a = node.store().GetAccount("d1admin");
+    return a.ok() ? a->credential_epoch() : -1;
+  };
+  auto state_at = [](NodeServer& node) {
+    auto a = node.store().GetAccount("d1admin");
+    return a.ok() ? a->state() : v1::CREDENTIAL_STATE_UNSPECIFIED;
+  };
+  auto login = [](AdminClient& admin, const std::string& password) {
+    v1::LoginRequest req;
+    req.set_username("d1admin");
+    req.set_password(password);
+    v1::LoginResponse resp;
+    grpc::Status s = admin.Call(&S::Login, "", req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.token();
+  };
+  auto alive = [](AdminClient& admin, const std::string& token) {
+    return admin.Call(&S::WhoAmI, token, v1::WhoAmIRequest()).error_code();
+  };
+  // Sessions of d1admin on both nodes (its own, and one at the hub).
+  const std::string at_d1 = d1_token_;
+  const std::string at_hub = login(*hub_admin_, kStrong);
+  ASSERT_EQ(alive(*d1_admin_, at_d1), grpc::StatusCode::OK);
+  ASSERT_EQ(alive(*hub_admin_, at_hub), grpc::StatusCode::OK);
+
+  // 1. The city disables d1's administrator (it left the post).
+  v1::DisableAccountRequest disable;
+  disable.set_username("d1admin");
+  disable.set_reason("离职");
+  grpc::Status s = hub_admin_->Call(&S::DisableAccount, city_token_, disable);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(alive(*hub_admin_, at_hub), grpc::StatusCode::UNAUTHENTICATED);
+  const int64_t disabled_epoch = epoch_at(*hub_);
+  ASSERT_TRUE(WaitFor([&] { return epoch_at(*d1_) == disabled_epoch; }))
+      << Describe(d1_->LinkStatus());
+  EXPECT_EQ(state_at(*d1_), v1::CREDENTIAL_DISABLED);
+  EXPECT_EQ(alive(*d1_admin_, at_d1), grpc::StatusCode::UNAUTHENTICATED);
+  {
+    v1::LoginRequest req;
+    req.set_username("d1admin");
+    req.set_password(kStrong);
+    EXPECT_EQ(d1_admin_->Call(&S::Login, "", req).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // 2. Re-enabled: its holder logs in at d1 and must choose a new password.
+  v1::EnableAccountRequest enable;
+  enable.set_username("d1admin");
+  s = hub_admin_->Call(&S::EnableAccount, city_token_, enable);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const int64_t enabled_epoch = epoch_at(*hub_);
+  ASSERT_TRUE(WaitFor([&] { return epoch_at(*d1_) == enabled_epoch; }));
+  std::string again = login(*d1_admin_, kStrong);
+  v1::ChangePasswordRequest change;
+  change.set_old_password(kStrong);
+  change.set_new_password("An0ther-Passw0rd!");
+  s = d1_admin_->Call(&S::ChangePassword, again, change);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(alive(*d1_admin_, again), grpc::StatusCode::OK);
+  const int64_t changed_epoch = epoch_at(*d1_);
+  ASSERT_TRUE(WaitFor([&] { return epoch_at(*hub_) == changed_epoch; }));
+  const std::string again_at_hub = login(*hub_admin_, "An0ther-Passw0rd!");
+
+  // 3. The city resets its password: every session ends again.
+  v1::ResetPasswordRequest reset;
+  reset.set_username("d1admin");
+  v1::ResetPasswordResponse reset_resp;
+  s = hub_admin_->Call(&S::ResetPassword, city_token_, reset, &reset_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(alive(*hub_admin_, again_at_hub),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const int64_t reset_epoch = epoch_at(*hub_);
+  ASSERT_TRUE(WaitFor([&] { return epoch_at(*d1_) == reset_epoch; }));
+  EXPECT_EQ(alive(*d1_admin_, again), grpc::StatusCode::UNAUTHENTICATED);
+  // The new initial password works at d1 and allows only a password change.
+  v1::LoginResponse fresh;
+  {
+    v1::LoginRequest req;
+    req.set_username("d1admin");
+    req.set_password(reset_resp.initial_password());
+    s = d1_admin_->Call(&S::Login, "", req, &fresh);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(fresh.must_change_password());
+  }
+  // g1's administrator (another account) was never affected.
+  EXPECT_EQ(alive(*d1_admin_, g1_token_), grpc::StatusCode::OK);
+}
+
+// A departing administrator cannot keep the account by changing its password
+// on its own node while the link to the parent is down: the parent's disable
+// carries a higher credential epoch than any such changes (R10.3).
+TEST_F(ReplicationLinkTest,
+       ADisableWinsOverPasswordChangesTheParentHasNotSeen) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(1));
+  ExpectHubMatchesD1();
+  // The hub is unreachable; d1's administrator changes the password twice.
+  hub_.reset();
+  std::string password = kStrong;
+  for (const char* next : {"Next-Passw0rd-1", "Next-Passw0rd-2"}) {
+    v1::ChangePasswordRequest change;
+    change.set_old_password(password);
+    change.set_new_password(next);
+    grpc::Status s = d1_admin_->Call(&S::ChangePassword, d1_token_, change);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    password = next;
+  }
+  // d1 goes down too; the city disables the account at the hub.
+  d1_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  v1::LoginRequest login;
+  login.set_username("admin");
+  login.set_password(kStrong);
+  v1::LoginResponse city;
+  ASSERT_TRUE(hub_admin_->Call(&S::Login, "", login, &city).ok());
+  v1::DisableAccountRequest disable;
+  disable.set_username("d1admin");
+  grpc::Status s = hub_admin_->Call(&S::DisableAccount, city.token(), disable);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // Both come back together: the account ends disabled on both nodes.
+  ASSERT_NO_FATAL_FAILURE(StartD1());
+  auto state = [](NodeServer& node) {
+    auto a = node.store().GetAccount("d1admin");
+    return a.ok() ? a->state() : v1::CREDENTIAL_STATE_UNSPECIFIED;
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    auto a = hub_->store().GetAccount("d1admin");
+    auto b = d1_->store().GetAccount("d1admin");
+    return a.ok() && b.ok() && Same(*a, *b);
+  })) << Describe(d1_->LinkStatus());
+  EXPECT_EQ(state(*hub_), v1::CREDENTIAL_DISABLED);
+  EXPECT_EQ(state(*d1_), v1::CREDENTIAL_DISABLED);
+  // The disabled version is the hub's whole record: the passwords set while
+  // the link was down are gone with it.
+  login.set_username("d1admin");
+  login.set_password(password);
+  EXPECT_EQ(d1_admin_->Call(&S::Login, "", login).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  login.set_password(kStrong);
+  EXPECT_EQ(d1_admin_->Call(&S::Login, "", login).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// The child's audit chain head travels up with replication: the hub records
+// it, shows it in GetReplicationStatus, and raises an alarm (audited, a
+// warning) when d1's audit log is rewritten while d1 is down.
+TEST_F(ReplicationLinkTest, ParentChecksTheChildsAuditChainHead) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(2));
+  ExpectHubMatchesD1();
+  auto held_matches_head = [&] {
+    std::optional<repl::LinkStats> down = Link(*hub_, "d1");
+    const AuditHead head = d1_->store().audit_head();
+    return down.has_value() && down->audit_seq == head.seq &&
+           down->audit_hash == head.hash;
+  };
+  // Reports go out at most every 5 s (LinkConfig::audit_report_interval_ms).
+  ASSERT_TRUE(WaitFor(held_matches_head)) << Describe(hub_->LinkStatus());
+  v1::GetReplicationStatusResponse status = hub_->ReplicationStatus();
+  ASSERT_EQ(status.links_size(), 1);
+  EXPECT_EQ(status.links(0).audit_seq(), d1_->store().audit_head().seq);
+  EXPECT_EQ(status.links(0).audit_alarms(), 0u);
+  EXPECT_GT(status.links(0).audit_seen_ms(), 0);
+  EXPECT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> up = Link(*d1_, kCity);
+    return up.has_value() && up->audit_seq == d1_->store().audit_head().seq;
+  }));
+
+  // Entry 2 of d1's log changed and the whole chain recomputed: d1's own
+  // verification passes, the hub's check does not.
+  d1_.reset();
+  ASSERT_OK(testing::TamperAuditLog(
+      dir_ + "/d1", nullptr,
+      [](std::vector<v1::AuditEntry>& entries) {
+        entries[1].set_detail("forged");
+      },
+      /*rechain=*/true));
+  ASSERT_NO_FATAL_FAILURE(StartD1());
+  ASSERT_OK_AND_ASSIGN(auto local, d1_->store().VerifyAuditChain());
+  EXPECT_FALSE(local.has_value());
+  ASSERT_TRUE(WaitFor([&] {
+    std::optional<repl::LinkStats> down = Link(*hub_, "d1");
+    return down.has_value() && down->audit_alarms == 1;
+  })) << Describe(hub_->LinkStatus());
+  status = hub_->ReplicationStatus();
+  ASSERT_EQ(status.links_size(), 1);
+  EXPECT_EQ(status.links(0).audit_alarms(), 1u);
+  EXPECT_THAT(status.links(0).audit_alarm(), HasSubstr("rewritten"));
+  auto warning = hub_->store().GetWarning("audit/d1");
+  ASSERT_OK(warning);
+  EXPECT_EQ(warning->kind(), v1::AUDIT_CHAIN_BROKEN);
+  EXPECT_EQ(warning->severity(), v1::SEVERITY_SERIOUS);
+  EXPECT_TRUE(warning->open());
+  auto audit = hub_->store().ReadAudit(1, 100000);
+  ASSERT_OK(audit);
+  int alarms = 0;
+  for (const v1::AuditEntry& e : *audit) {
+    alarms += e.action() == "AuditChainAlarm" && e.target_org() == "d1";
+  }
+  EXPECT_EQ(alarms, 1);
+  // From then on the rewritten chain is the one checked: no second alarm.
+  ASSERT_TRUE(WaitFor(held_matches_head));
+  EXPECT_EQ(Link(*hub_, "d1")->audit_alarms, 1u);
 }
 
 TEST(BackoffTest, FullJitterUnderADoublingCap) {

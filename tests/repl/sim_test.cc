@@ -9,6 +9,7 @@
 // A failing seed is printed; replay one with
 //   UNIONSYNC_SIM_SEED=<seed> tests/repl/repl_sim_test --gtest_filter='*One*'
 // and run more with UNIONSYNC_SIM_SEEDS=<count> (default 125 per shard).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "rocksdb/file_system.h"
 #include "store/store.h"
 #include "synth/synth.h"
+#include "testing/audit_tamper.h"
 #include "testing/store_checks.h"
 
 namespace unionsync {
@@ -127,6 +129,8 @@ class Sim {
           s.last_agree_ms < healed_at_ || s.scanned < c.store->next_log_pos()) {
         return false;
       }
+      // The parent holds the child's audit chain up to its head.
+      if (s.audit_seq != c.store->audit_head().seq) return false;
       Node& p = nodes_.at(c.parent);
       const auto& ps = p.down.at(child)->stats();
       if (ps.inflight != 0 || ps.scanned < p.store->next_log_pos())
@@ -260,7 +264,27 @@ class Sim {
         }
       }
     }
-    // 5. Each store's own bookkeeping.
+    // 5. Every parent recorded its child's audit chain head as it is, and
+    // raised no alarm about a chain nobody tampered with.
+    for (auto& [id, n] : nodes_) {
+      if (n.parent.empty()) continue;
+      auto held = nodes_.at(n.parent).view->PeerAuditHead(id);
+      const AuditHead head = n.store->audit_head();
+      if (!held.ok()) {
+        fail(std::string(held.status().message()));
+      } else if (!held->has_value() ? head.seq != 0
+                                    : (*held)->seq() != head.seq ||
+                                          (*held)->hash() != head.hash) {
+        fail(absl::StrCat("the audit head of ", id, " recorded at ", n.parent,
+                          " is at ", held->has_value() ? (*held)->seq() : 0,
+                          ", the node's is at ", head.seq));
+      } else if (held->has_value() && (*held)->alarms() > 0 &&
+                 !audit_rewritten_.count(id)) {
+        fail(absl::StrCat("audit alarm about ", id, ": ",
+                          (*held)->last_alarm()));
+      }
+    }
+    // 6. Each store's own bookkeeping.
     for (auto& [id, n] : nodes_) {
       if (!n.store->GetOrg(id).ok()) {
         // Never registered during this run: nobody may hold it.
@@ -406,6 +430,7 @@ class Sim {
     for (const auto& c : n.children) Break(c);
     CloseNode(n);
     CopyDir("/sim/" + id, "");
+    audit_rewritten_.insert(id);  // Its audit log is lost too.
     OpenNode(n);
   }
 
@@ -428,8 +453,33 @@ class Sim {
     CloseNode(n);
     CopyDir("/sim/" + id, "");
     CopyDir("/backup/" + id, "/sim/" + id);
+    audit_rewritten_.insert(id);  // Back to an older audit log.
     OpenNode(n);
   }
+
+  // Rewrites a node's audit log while it is down (see TamperAuditLog): what
+  // its parent must notice.
+  void TamperAudit(
+      const std::string& id,
+      const std::function<void(std::vector<v1::AuditEntry>&)>& mutate) {
+    Node& n = nodes_.at(id);
+    if (!n.parent.empty()) Break(id);
+    for (const auto& c : n.children) Break(c);
+    CloseNode(n);
+    ASSERT_TRUE(testing::TamperAuditLog("/sim/" + id, env_.get(), mutate,
+                                        /*rechain=*/true)
+                    .ok());
+    audit_rewritten_.insert(id);
+    OpenNode(n);
+  }
+
+  // The child's audit chain as its parent recorded it.
+  v1::AuditHeadState AuditHeadAtParent(const std::string& child) {
+    auto held = nodes_.at(nodes_.at(child).parent).view->PeerAuditHead(child);
+    return held.ok() && held->has_value() ? **held : v1::AuditHeadState();
+  }
+
+  Store& StoreOf(const std::string& id) { return *nodes_.at(id).store; }
 
   int64_t Members(const std::string& node, const std::string& org) {
     auto c = nodes_.at(node).store->GetCounters(org);
@@ -492,12 +542,16 @@ class Sim {
     const std::string link_child = child.empty() ? node_id : child;
     for (int guard = 0; guard < 10'000; ++guard) {
       repl::Ready r = core.TakeReady(clock_.NowMs());
-      const bool had_work =
-          r.apply.has_value() || !r.send.empty() || !r.close.ok();
+      const bool had_work = r.apply.has_value() || !r.send.empty() ||
+                            !r.close.ok() || r.audit_head.has_value();
       if (r.apply.has_value()) {
         auto outcome = ApplyToStore(*n.store, std::move(*r.apply));
         ASSERT_TRUE(outcome.ok()) << outcome.status();
         core.Applied(outcome, clock_.NowMs());
+      }
+      if (r.audit_head.has_value()) {
+        ASSERT_TRUE(
+            RecordAuditHead(*n.store, *r.audit_head, clock_.NowMs()).ok());
       }
       for (auto& m : r.send) Send(link_child, child.empty(), std::move(m));
       if (r.new_incarnation) {
@@ -601,6 +655,13 @@ class Sim {
   // --- Workload: the writes the Admin API would make -----------------------
 
   void Commit(const std::string& node, WriteSet& w) {
+    // Every write is audited, as the Admin API does.
+    v1::AuditEntry e;
+    e.set_actor("sim");
+    e.set_actor_org(node);
+    e.set_action("Write");
+    e.set_outcome(v1::AUDIT_OK);
+    w.Audit(e);
     auto r = nodes_.at(node).store->Commit(w, "sim");
     ASSERT_TRUE(r.ok()) << node << ": " << r.status();
     for (const auto& c : r->changes) Model(c);
@@ -823,6 +884,7 @@ class Sim {
   const bool trace_ = std::getenv("UNIONSYNC_SIM_TRACE") != nullptr;
   int64_t healed_at_ = 0;
   std::map<std::string, std::string> model_;
+  std::set<std::string> audit_rewritten_;  // Nodes whose audit log changed.
   std::map<std::string, std::vector<std::string>> hosted_members_;
   std::vector<std::pair<std::string, std::string>> used_ids_;  // node, id no.
   uint64_t org_counter_ = 0;
@@ -922,6 +984,67 @@ TEST(ReplicationSimTest, StoreRestoredFromOldBackupStartsNewIncarnation) {
     sim.Work(100);
     sim.Heal();
     EXPECT_EQ(sim.Check(), "");
+  }
+}
+
+// Someone with access to a node's files rewrites its audit log consistently
+// (hashes recomputed, so the node's own verification passes) or cuts its
+// newest entries: the parent, which holds the chain head the node reported
+// before, raises an alarm (audited; a warning at the hub), and from then on
+// checks the rewritten chain.
+TEST(ReplicationSimTest, RewrittenAuditLogRaisesAnAlarmAtTheParent) {
+  for (uint64_t seed : {31, 32}) {
+    SCOPED_TRACE(seed);
+    Sim sim(seed, Faults{0, 0, 0, 0});
+    sim.Bootstrap();
+    sim.Work(150);
+    sim.Heal();
+    ASSERT_EQ(sim.Check(), "");
+    ASSERT_EQ(sim.AuditHeadAtParent("t1").alarms(), 0u);
+    ASSERT_GT(sim.AuditHeadAtParent("t1").seq(), 3u);
+
+    // 1. One old entry of t1 changed, the chain recomputed.
+    sim.TamperAudit("t1", [](std::vector<v1::AuditEntry>& entries) {
+      entries[2].set_detail("nothing happened here");
+    });
+    auto local = sim.StoreOf("t1").VerifyAuditChain();
+    ASSERT_TRUE(local.ok());
+    EXPECT_FALSE(local->has_value());  // Consistent in itself.
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+    EXPECT_EQ(sim.AuditHeadAtParent("t1").alarms(), 1u);
+    EXPECT_THAT(sim.AuditHeadAtParent("t1").last_alarm(),
+                ::testing::HasSubstr("rewritten"));
+    // Once raised, the parent checks the chain as it is now: new work adds
+    // no alarm.
+    sim.Work(50);
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+    EXPECT_EQ(sim.AuditHeadAtParent("t1").alarms(), 1u);
+
+    // 2. The newest entries of d1 cut off: the hub notices and warns.
+    sim.TamperAudit("d1", [](std::vector<v1::AuditEntry>& entries) {
+      entries.resize(entries.size() - 2);
+    });
+    sim.Heal();
+    EXPECT_EQ(sim.Check(), "");
+    EXPECT_EQ(sim.AuditHeadAtParent("d1").alarms(), 1u);
+    EXPECT_THAT(sim.AuditHeadAtParent("d1").last_alarm(),
+                ::testing::HasSubstr("audit log of node d1"));
+    auto warning = sim.StoreOf(kHub).GetWarning("audit/d1");
+    ASSERT_TRUE(warning.ok()) << warning.status();
+    EXPECT_EQ(warning->kind(), v1::AUDIT_CHAIN_BROKEN);
+    EXPECT_TRUE(warning->open());
+    auto hub_audit = sim.StoreOf(kHub).ReadAudit(1, 1u << 30);
+    ASSERT_TRUE(hub_audit.ok());
+    int alarms = 0;
+    for (const auto& e : *hub_audit) {
+      alarms += e.action() == "AuditChainAlarm" && e.target() == "node/d1";
+    }
+    EXPECT_EQ(alarms, 1);
+    // The warning reached d1 with the rest (Check, 4), and t1's parent d1
+    // still holds t1's alarm.
+    EXPECT_EQ(sim.AuditHeadAtParent("t1").alarms(), 1u);
   }
 }
 

@@ -263,6 +263,17 @@ inline absl::Status CheckStoreInvariants(const Store& store,
           c.conflict().SerializeAsString();
       continue;
     }
+    if (c.kind() == v1::PUT_EXPORT_REQUEST) {
+      newest_hub[absl::StrCat("e/", c.export_request().id())] =
+          c.export_request().SerializeAsString();
+      continue;
+    }
+    if (c.kind() == v1::PUT_EXPORT_APPROVAL) {
+      newest_hub[absl::StrCat("ea/", c.export_approval().request_id(), "/",
+                              c.export_approval().level())] =
+          c.export_approval().SerializeAsString();
+      continue;
+    }
     newest[absl::StrCat(c.record_case(), "/", c.org().id(), c.member().id(),
                         c.account().username())] = Store::RecordDigest(c);
   }
@@ -289,7 +300,21 @@ inline absl::Status CheckStoreInvariants(const Store& store,
   }
   for (const auto& [key, bytes] : newest_hub) {
     std::string stored;
-    if (key[0] == 'w') {
+    if (key.rfind("ea/", 0) == 0) {
+      const std::string rest = key.substr(3);
+      const std::string rid = rest.substr(0, rest.find('/'));
+      auto approvals = store.ExportApprovals(rid);
+      if (!approvals.ok()) return approvals.status();
+      for (const auto& a : *approvals) {
+        if (absl::StrCat(rid, "/", a.level()) == rest) {
+          stored = a.SerializeAsString();
+        }
+      }
+    } else if (key[0] == 'e') {
+      auto e = store.GetExportRequest(key.substr(2));
+      if (!e.ok()) return e.status();
+      stored = e->SerializeAsString();
+    } else if (key[0] == 'w') {
       auto w = store.GetWarning(key.substr(2));
       if (!w.ok()) return w.status();
       stored = w->SerializeAsString();

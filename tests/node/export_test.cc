@@ -1,0 +1,760 @@
+// Approved exports (R10.1, R10.4, R11) over a real node: city -> d1 -> g1, g2
+// all hosted on one node, called through the generated stubs. The flow, and
+// every wrong path: self-approval, a leader of another organisation, the wrong
+// tier (grandparent, the unit itself, a sibling), expiry, reuse, rejection, a
+// missing approval; masking against the approved fields; a leaked file traced
+// to its request from the file alone (CSV and XLSX); a tampered fingerprint.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/password.h"
+#include "grpcpp/grpcpp.h"
+#include "ingest/table.h"
+#include "node/exporter.h"
+#include "node/node_server.h"
+#include "synth/synth.h"
+#include "testing/shell.h"
+#include "testing/status_matchers.h"
+#include "testing/store_checks.h"
+#include "tls/tls.h"
+#include "unionsync/v1/admin.grpc.pb.h"
+#include "unionsync/v1/export.grpc.pb.h"
+
+namespace unionsync {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kCity[] = "430100";
+constexpr char kStrong[] = "Str0ng-Passw0rd!";
+constexpr int64_t kNow = 1795744800000;  // 2026-11-27 10:00 China time.
+constexpr int64_t kDayMs = 24 * 3600 * 1000;
+
+struct Rpc {
+  grpc::Status status;
+  std::string message() const { return status.error_message(); }
+  grpc::StatusCode code() const { return status.error_code(); }
+};
+
+using A = v1::AdminService::Stub;
+using E = v1::ExportService::Stub;
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/unionsync_export_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    NodeOptions o;
+    o.node_id = kCity;
+    o.data_dir = dir_ + "/db";
+    o.listen = "127.0.0.1:0";
+    o.admin.scrypt = ScryptParams::ForTests();
+    o.clock = &clock_;
+    auto node = NodeServer::Start(o);
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = *std::move(node);
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    auto channel =
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", node_->port()),
+                                  grpc::InsecureChannelCredentials(), args);
+    admin_ = v1::AdminService::NewStub(channel);
+    export_ = v1::ExportService::NewStub(channel);
+    v1::Org city;
+    city.set_id(kCity);
+    city.set_name("长沙市总工会");
+    city.set_kind(v1::CITY_FEDERATION);
+    city.set_tier(1);
+    auto pw = node_->admin().Bootstrap(city, "admin");
+    ASSERT_TRUE(pw.ok()) << pw.status();
+    city_ = Activate("admin", *pw);
+    d1_ =
+        Child(city_, kCity, "d1", v1::DISTRICT_FEDERATION, "d1admin", "430102");
+    g1_ = Child(d1_, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin");
+    g2_ = Child(d1_, "d1", "g2", v1::JOINT_GRASSROOTS, "g2admin");
+    g1lead_ = Account(g1_, "g1", "g1lead", v1::UNIT_LEADER);
+    g2lead_ = Account(g2_, "g2", "g2lead", v1::UNIT_LEADER);
+    // A second data administrator of g1, created by the upper tier.
+    g1second_ = Account(d1_, "g1", "g1second", v1::DATA_ADMIN);
+    for (int i = 0; i < 3; ++i) {
+      v1::Member m = gen_.Member("g1");
+      m.set_org_id("g1");
+      m.set_phone("13812345678");
+      m.set_workplace("测试单位");
+      m.set_ethnicity("汉族");
+      v1::AddMemberRequest req;
+      *req.mutable_member() = m;
+      v1::AddMemberResponse resp;
+      Rpc r = Call(admin_.get(), &A::AddMember, g1_, req, &resp);
+      ASSERT_TRUE(r.status.ok()) << r.message();
+      members_.push_back(resp.member());
+    }
+  }
+
+  void TearDown() override {
+    if (node_ != nullptr) {
+      EXPECT_OK(testing::CheckStoreInvariants(node_->store(), kCity));
+    }
+    node_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  Rpc Call(Stub* stub,
+           grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
+                                        Resp*),
+           const std::string& token, const Req& req, Resp* resp = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    Resp local;
+    return Rpc{(stub->*method)(&ctx, req, resp != nullptr ? resp : &local)};
+  }
+
+  std::string Activate(const std::string& user, const std::string& initial) {
+    v1::LoginRequest login_req;
+    login_req.set_username(user);
+    login_req.set_password(initial);
+    v1::LoginResponse login;
+    Rpc r = Call(admin_.get(), &A::Login, "", login_req, &login);
+    EXPECT_TRUE(r.status.ok()) << r.message();
+    v1::ChangePasswordRequest req;
+    req.set_old_password(initial);
+    req.set_new_password(kStrong);
+    r = Call(admin_.get(), &A::ChangePassword, login.token(), req);
+    EXPECT_TRUE(r.status.ok()) << r.message();
+    return login.token();
+  }
+
+  std::string Child(const std::string& token, const std::string& parent,
+                    const std::string& id, v1::OrgKind kind,
+                    const std::string& admin, const std::string& region = "") {
+    v1::CreateChildOrgRequest req;
+    req.set_parent_id(parent);
+    req.mutable_org()->set_id(id);
+    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
+    req.mutable_org()->set_kind(kind);
+    req.mutable_org()->set_region(region);
+    req.set_admin_username(admin);
+    v1::CreateChildOrgResponse resp;
+    Rpc r = Call(admin_.get(), &A::CreateChildOrg, token, req, &resp);
+    EXPECT_TRUE(r.status.ok()) << r.message();
+    return Activate(admin, resp.initial_password());
+  }
+
+  std::string Account(const std::string& token, const std::string& org,
+                      const std::string& user, v1::Role role) {
+    v1::CreateAccountRequest req;
+    req.set_org_id(org);
+    req.set_username(user);
+    req.set_role(role);
+    v1::CreateAccountResponse resp;
+    Rpc r = Call(admin_.get(), &A::CreateAccount, token, req, &resp);
+    EXPECT_TRUE(r.status.ok()) << r.message();
+    return Activate(user, resp.initial_password());
+  }
+
+  // g1's administrator asks for `fields`; returns the request id.
+  std::string Request(std::vector<v1::ExportField> fields, int days = 0) {
+    v1::RequestExportRequest req;
+    req.set_org_id("g1");
+    req.set_purpose("年度会员慰问名单核对");
+    for (auto f : fields) req.add_fields(f);
+    req.set_recipient("张三");
+    req.set_valid_days(days);
+    v1::RequestExportResponse resp;
+    Rpc r = Call(export_.get(), &E::RequestExport, g1_, req, &resp);
+    EXPECT_TRUE(r.status.ok()) << r.message();
+    EXPECT_EQ(resp.export_().state(), v1::EXPORT_PENDING);
+    return resp.export_().request().id();
+  }
+
+  Rpc Approve(const std::string& token, const std::string& id,
+              std::vector<v1::ExportField> allowed = {}, bool reject = false,
+              v1::ApproveExportResponse* resp = nullptr) {
+    v1::ApproveExportRequest req;
+    req.set_request_id(id);
+    req.set_reject(reject);
+    for (auto f : allowed) req.add_allowed_fields(f);
+    return Call(export_.get(), &E::ApproveExport, token, req, resp);
+  }
+
+  Rpc Download(const std::string& token, const std::string& id,
+               v1::FileFormat format, v1::DownloadExportResponse* resp) {
+    v1::DownloadExportRequest req;
+    req.set_request_id(id);
+    req.set_format(format);
+    return Call(export_.get(), &E::DownloadExport, token, req, resp);
+  }
+
+  Rpc Trace(const std::string& token, const std::string& file,
+            const std::string& fingerprint,
+            v1::TraceExportResponse* resp = nullptr) {
+    v1::TraceExportRequest req;
+    req.set_file(file);
+    req.set_fingerprint(fingerprint);
+    return Call(export_.get(), &E::TraceExport, token, req, resp);
+  }
+
+  // The data rows of an exported file (header skipped), cells as text.
+  std::vector<std::vector<std::string>> Rows(const std::string& bytes) {
+    std::vector<std::vector<std::string>> out;
+    auto reader = ingest::OpenTableBytes(bytes);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return out;
+    bool header = true;
+    EXPECT_OK(ingest::ForEachRow(**reader, [&](const ingest::Row& row) {
+      if (header) {
+        header = false;
+        return absl::OkStatus();
+      }
+      std::vector<std::string> cells;
+      for (size_t i = 0; i < row.size(); ++i) {
+        cells.emplace_back(row.text(i));
+      }
+      out.push_back(std::move(cells));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  v1::AuditEntry LastAudit() {
+    const uint64_t seq = node_->store().audit_head().seq;
+    auto entries = node_->store().ReadAudit(seq, 1);
+    EXPECT_TRUE(entries.ok() && entries->size() == 1);
+    return entries.ok() && !entries->empty() ? entries->front()
+                                             : v1::AuditEntry();
+  }
+
+  // A refusal: `code`, message containing `text`, audited, nothing else
+  // written.
+  void ExpectRefused(const std::function<Rpc()>& call, grpc::StatusCode code,
+                     const std::string& text) {
+    const uint64_t pos = node_->store().next_log_pos();
+    const uint64_t seq = node_->store().audit_head().seq;
+    Rpc r = call();
+    EXPECT_EQ(r.code(), code) << r.message();
+    EXPECT_THAT(r.message(), HasSubstr(text));
+    EXPECT_EQ(node_->store().next_log_pos(), pos);
+    EXPECT_EQ(node_->store().audit_head().seq, seq + 1);
+    v1::AuditEntry e = LastAudit();
+    EXPECT_EQ(e.outcome(), code == grpc::StatusCode::PERMISSION_DENIED
+                               ? v1::AUDIT_DENIED
+                               : v1::AUDIT_FAILED);
+  }
+
+  std::string dir_;
+  FakeClock clock_{kNow};
+  std::unique_ptr<NodeServer> node_;
+  std::unique_ptr<A> admin_;
+  std::unique_ptr<E> export_;
+  SynthGenerator gen_{7};
+  std::string city_, d1_, g1_, g2_, g1lead_, g2lead_, g1second_;
+  std::vector<v1::Member> members_;
+};
+
+const int kIdColumn = 3;     // 身份证号 in the member template.
+const int kPhoneColumn = 4;  // 手机号
+
+TEST_F(ExportTest, ApprovedCsvIsMaskedByDefaultAndTracedFromTheFileAlone) {
+  const std::string id =
+      Request({v1::EXPORT_ID_NUMBER, v1::EXPORT_PHONE, v1::EXPORT_WORKPLACE});
+  // The leader allows what is requested but does not name ID or phone.
+  v1::ApproveExportResponse approved;
+  Rpc r = Approve(g1lead_, id, {}, false, &approved);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(approved.export_().state(), v1::EXPORT_PENDING);
+  r = Approve(d1_, id, {v1::EXPORT_ID_NUMBER, v1::EXPORT_WORKPLACE}, false,
+              &approved);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(approved.export_().state(), v1::EXPORT_APPROVED);
+  EXPECT_THAT(approved.export_().effective_fields(),
+              ::testing::ElementsAre(v1::EXPORT_WORKPLACE));
+
+  v1::DownloadExportResponse file;
+  r = Download(g1_, id, v1::FILE_FORMAT_CSV, &file);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(file.member_count(), 3);
+  EXPECT_EQ(file.export_().state(), v1::EXPORT_DOWNLOADED);
+  EXPECT_THAT(file.fingerprint(),
+              HasSubstr(absl::StrCat("EXP-", id, "-张三-")));
+  EXPECT_THAT(file.content(), HasSubstr(file.fingerprint()));
+  const auto rows = Rows(file.content());
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& row : rows) {
+    ASSERT_GT(row.size(), static_cast<size_t>(kPhoneColumn));
+    EXPECT_THAT(row[kIdColumn], HasSubstr("********"));
+    EXPECT_EQ(row[kPhoneColumn], "138****5678");
+  }
+  for (const auto& m : members_) {
+    EXPECT_THAT(file.content(), ::testing::Not(HasSubstr(m.id_number())));
+  }
+  EXPECT_THAT(file.content(), HasSubstr("测试单位"));
+  EXPECT_THAT(file.content(), ::testing::Not(HasSubstr("汉族")));
+  v1::AuditEntry e = LastAudit();
+  EXPECT_EQ(e.action(), "DownloadExport");
+  EXPECT_EQ(e.outcome(), v1::AUDIT_OK);
+  EXPECT_EQ(e.target_org(), "g1");
+
+  // Leaked: the file alone leads to the request, its approvers and recipient.
+  v1::TraceExportResponse traced;
+  r = Trace(city_, file.content(), "", &traced);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(traced.fingerprint(), file.fingerprint());
+  const v1::ExportStatus& x = traced.export_();
+  EXPECT_EQ(x.request().id(), id);
+  EXPECT_EQ(x.request().requester(), "g1admin");
+  EXPECT_EQ(x.request().recipient(), "张三");
+  EXPECT_EQ(x.request().downloaded_by(), "g1admin");
+  EXPECT_EQ(x.request().downloaded_at_ms(), kNow);
+  ASSERT_EQ(x.approvals_size(), 2);
+  EXPECT_EQ(x.approvals(0).approver(), "g1lead");
+  EXPECT_EQ(x.approvals(1).approver(), "d1admin");
+  EXPECT_EQ(LastAudit().action(), "TraceExport");
+}
+
+TEST_F(ExportTest, BothApprovalsNamingIdNumberExportItUnmaskedInXlsx) {
+  const std::string id = Request({v1::EXPORT_ID_NUMBER, v1::EXPORT_GENDER});
+  ASSERT_TRUE(Approve(g1lead_, id, {v1::EXPORT_ID_NUMBER, v1::EXPORT_GENDER})
+                  .status.ok());
+  ASSERT_TRUE(Approve(d1_, id, {v1::EXPORT_ID_NUMBER}).status.ok());
+  v1::DownloadExportResponse file;
+  Rpc r = Download(g1_, id, v1::FILE_FORMAT_XLSX, &file);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(file.filename(), absl::StrCat("export-", id, ".xlsx"));
+  const auto rows = Rows(file.content());
+  ASSERT_EQ(rows.size(), 3u);
+  std::set<std::string> ids;
+  for (const auto& row : rows) {
+    ids.insert(row[kIdColumn]);
+    EXPECT_EQ(row[kPhoneColumn], "138****5678");  // Not requested: masked.
+  }
+  for (const auto& m : members_) EXPECT_TRUE(ids.count(m.id_number()));
+
+  v1::TraceExportResponse traced;
+  r = Trace(d1_, file.content(), "", &traced);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  EXPECT_EQ(traced.export_().request().id(), id);
+  EXPECT_EQ(traced.fingerprint(), file.fingerprint());
+}
+
+TEST_F(ExportTest, ApprovalWrongPathsAreRefusedAndAudited) {
+  const std::string id = Request({v1::EXPORT_WORKPLACE});
+  using C = grpc::StatusCode;
+  // Self-approval, as either level.
+  ExpectRefused([&] { return Approve(g1_, id); }, C::PERMISSION_DENIED,
+                "self-approval");
+  // A leader of another organisation.
+  ExpectRefused([&] { return Approve(g2lead_, id); }, C::PERMISSION_DENIED,
+                "only the responsible leader of 'g1'");
+  // Wrong tier: the grandparent, the unit itself, a sibling.
+  ExpectRefused([&] { return Approve(city_, id); }, C::PERMISSION_DENIED,
+                "wrong tier");
+  ExpectRefused([&] { return Approve(g1second_, id); }, C::PERMISSION_DENIED,
+                "the unit itself cannot approve");
+  ExpectRefused([&] { return Approve(g2_, id); }, C::PERMISSION_DENIED,
+                "wrong tier");
+  // A field that was not requested.
+  ExpectRefused([&] { return Approve(g1lead_, id, {v1::EXPORT_ID_NUMBER}); },
+                C::INVALID_ARGUMENT, "was not requested");
+  // Missing approvals: nothing yet, then only the leader's.
+  v1::DownloadExportResponse file;
+  ExpectRefused([&] { return Download(g1_, id, v1::FILE_FORMAT_CSV, &file); },
+                C::FAILED_PRECONDITION,
+                "waiting for the unit's responsible leader and");
+  ASSERT_TRUE(Approve(g1lead_, id).status.ok());
+  ExpectRefused([&] { return Approve(g1lead_, id); }, C::FAILED_PRECONDITION,
+                "already approved by 'g1lead'");
+  ExpectRefused([&] { return Download(g1_, id, v1::FILE_FORMAT_CSV, &file); },
+                C::FAILED_PRECONDITION, "waiting for the upper-tier union");
+  ASSERT_TRUE(Approve(d1_, id).status.ok());
+  ExpectRefused([&] { return Approve(d1_, id); }, C::FAILED_PRECONDITION,
+                "already approved");
+  // Only the requester downloads.
+  ExpectRefused([&] { return Download(d1_, id, v1::FILE_FORMAT_CSV, &file); },
+                C::PERMISSION_DENIED, "only the requester");
+  ExpectRefused(
+      [&] { return Download(g1second_, id, v1::FILE_FORMAT_CSV, &file); },
+      C::PERMISSION_DENIED, "only the requester");
+  Rpc r = Download(g1_, id, v1::FILE_FORMAT_CSV, &file);
+  ASSERT_TRUE(r.status.ok()) << r.message();
+  // Reused: once only.
+  ExpectRefused([&] { return Download(g1_, id, v1::FILE_FORMAT_CSV, &file); },
+                C::FAILED_PRECONDITION, "already downloaded");
+}
+
+TEST_F(ExportTest, ExpiredRequestsCanBeNeitherApprovedNorDownloaded) {
+  const std::string id = Request({v1::EXPORT_WORKPLACE}, /*days=*/1);
+  const std::string late = Request({v1::EXPORT_WORKPLACE}, /*days=*/1);
+  ASSERT_TRUE(Approve(g1lead_, id).status.ok());
+  ASSERT_TRUE(Approve(d1_, id).status.ok());
+  ASSERT_TRUE(Approve(g1lead_, late).status.ok());
+  clock_.AdvanceMs(kDayMs);
+  // Sessions do not last a day: log in again.
+  for (auto [user, token] : {std::pair{"g1admin", &g1_}, {"d1admin", &d1_}}) {
+    v1::LoginRequest login;
+    login.set_username(user);
+    login.set_password(kStrong);
+    v1::LoginResponse resp;
+    ASSERT_TRUE(Call(admin_.get(), &A::Login, "", login, &resp).status.ok());
+    *token = resp.token();
+  }
+  using C = grpc::StatusCode;
+  ExpectRefused([&] { return Approve(d1_, late); }, C::FAILED_PRECONDITION,
+                "expired");
+  v1::DownloadExportResponse file;
+  ExpectRefused([&] { return Download(g1_, id, v1::FILE_FORMAT_CSV, &file); },
+                C::FAILED_PRECONDITION, "expired");
+  v1::ListExportRequestsResponse list;
+  ASSERT_TRUE(Call(export_.get(), &E::ListExportRequests, d1_,
+                   v1::ListExportRequestsRequest(), &list)
+                  .status.ok());
+  ASSERT_EQ(list.exports_size(), 2);
+  for (const auto& x : list.exports()) {
+    EXPECT_EQ(x.state(), v1::EXPORT_EXPIRED);
+  }
+}
+
+TEST_F(ExportTest, ARejectionStopsTheExport) {
+  const std::string id = Request({v1::EXPORT_WORKPLACE});
+  ASSERT_TRUE(Approve(g1lead_, id).status.ok());
+  v1::ApproveExportResponse resp;
+  ASSERT_TRUE(Approve(d1_, id, {}, /*reject=*/true, &resp).status.ok());
+  EXPECT_EQ(resp.export_().state(), v1::EXPORT_REJECTED);
+  v1::DownloadExportResponse file;
+  ExpectRefused([&] { return Download(g1_, id, v1::FILE_FORMAT_CSV, &file); },
+                grpc::StatusCode::FAILED_PRECONDITION, "rejected by 'd1admin'");
+}
+
+TEST_F(ExportTest, RequestsOnlyByTheUnitsOwnAdministrator) {
+  v1::RequestExportRequest req;
+  req.set_org_id("g1");
+  req.set_purpose("核对");
+  req.add_fields(v1::EXPORT_WORKPLACE);
+  req.set_recipient("李四");
+  using C = grpc::StatusCode;
+  for (const std::string* token : {&d1_, &city_, &g2_, &g1lead_}) {
+    ExpectRefused(
+        [&] { return Call(export_.get(), &E::RequestExport, *token, req); },
+        C::PERMISSION_DENIED, "only the data administrator of 'g1'");
+  }
+  req.set_recipient("李-四");
+  ExpectRefused(
+      [&] { return Call(export_.get(), &E::RequestExport, g1_, req); },
+      C::INVALID_ARGUMENT, "recipient");
+  req.set_recipient("李四");
+  req.clear_fields();
+  ExpectRefused(
+      [&] { return Call(export_.get(), &E::RequestExport, g1_, req); },
+      C::INVALID_ARGUMENT, "fields");
+  req.add_fields(v1::EXPORT_PHONE);
+  req.set_valid_days(31);
+  ExpectRefused(
+      [&] { return Call(export_.get(), &E::RequestExport, g1_, req); },
+      C::INVALID_ARGUMENT, "valid_days");
+}
+
+TEST_F(ExportTest, TamperedOrForgedFingerprintsAreRefused) {
+  const std::string id = Request({v1::EXPORT_WORKPLACE});
+  ASSERT_TRUE(Approve(g1lead_, id).status.ok());
+  ASSERT_TRUE(Approve(d1_, id).status.ok());
+  v1::DownloadExportResponse file;
+  ASSERT_TRUE(Download(g1_, id, v1::FILE_FORMAT_CSV, &file).status.ok());
+  const std::string fp = file.fingerprint();
+  using C = grpc::StatusCode;
+
+  // One character of the check changed, in the file or given directly.
+  std::string bad = fp;
+  bad.back() = bad.back() == '0' ? '1' : '0';
+  std::string tampered = file.content();
+  tampered.replace(tampered.find(fp), fp.size(), bad);
+  ExpectRefused([&] { return Trace(d1_, tampered, ""); }, C::INVALID_ARGUMENT,
+                "does not verify");
+  ExpectRefused([&] { return Trace(d1_, "", bad); }, C::INVALID_ARGUMENT,
+                "does not verify");
+  // Another recipient named in the fingerprint.
+  std::string renamed = fp;
+  renamed.replace(renamed.find("张三"), std::string("张三").size(), "王五");
+  ExpectRefused([&] { return Trace(d1_, "", renamed); }, C::INVALID_ARGUMENT,
+                "does not verify");
+  // A request that was never downloaded.
+  const std::string other = Request({v1::EXPORT_WORKPLACE});
+  std::string forged = fp;
+  forged.replace(4, 16, other);
+  ExpectRefused([&] { return Trace(d1_, "", forged); }, C::FAILED_PRECONDITION,
+                "never downloaded");
+  // Unknown request, malformed, no fingerprint in the file.
+  forged.replace(4, 16, "0123456789abcdef");
+  ExpectRefused([&] { return Trace(d1_, "", forged); }, C::NOT_FOUND,
+                "no export request");
+  ExpectRefused([&] { return Trace(d1_, "", "EXP-nonsense"); },
+                C::INVALID_ARGUMENT, "not an export fingerprint");
+  const std::string plain =
+      file.content().substr(file.content().find('\n') + 1);
+  ExpectRefused([&] { return Trace(d1_, plain, ""); }, C::INVALID_ARGUMENT,
+                "no export fingerprint");
+  // Outside the caller's subtree; not a data administrator.
+  ExpectRefused([&] { return Trace(g2_, "", fp); }, C::PERMISSION_DENIED,
+                "outside your organisation's subtree");
+  ExpectRefused([&] { return Trace(g1lead_, "", fp); }, C::PERMISSION_DENIED,
+                "data administrators");
+  // The untouched one still verifies.
+  EXPECT_TRUE(Trace(g1_, "", fp).status.ok());
+}
+
+// The approval crossing a real link: the city on the hub node, d1 on its own
+// node (mutual TLS). d1's request goes up, the city approves at the hub, the
+// approval comes down, d1's leader approves at d1, d1's administrator
+// downloads at d1, and the downloaded request goes back up.
+class ExportReplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/export_link_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    const std::string d = testing::ShellQuote(dir_ + "/certs");
+    const std::string s = testing::ShellQuote(UNIONSYNC_CERTS_DIR);
+    const std::string script =
+        absl::StrCat(s, "/make-ca.sh ", d, " && ", s, "/make-node-cert.sh ", d,
+                     " ", kCity, " && ", s, "/make-node-cert.sh ", d, " d1");
+    const std::string cmd =
+        "bash -euo pipefail -c " + testing::ShellQuote(script) + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  void TearDown() override {
+    if (hub_ != nullptr) {
+      EXPECT_OK(testing::CheckStoreInvariants(hub_->store(), kCity,
+                                              /*replicated=*/true));
+    }
+    d1_.reset();
+    hub_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  TlsFiles Tls(const std::string& org) const {
+    TlsFiles t;
+    t.ca_pem_path = dir_ + "/certs/ca.pem";
+    t.cert_pem_path = absl::StrCat(dir_, "/certs/", org, ".pem");
+    t.key_pem_path = absl::StrCat(dir_, "/certs/", org, ".key");
+    return t;
+  }
+  static bool WaitFor(const std::function<bool()>& done) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
+  struct Client {
+    explicit Client(int port) {
+      auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                         grpc::InsecureChannelCredentials());
+      admin = v1::AdminService::NewStub(channel);
+      exports = v1::ExportService::NewStub(channel);
+    }
+    template <typename Stub, typename Req, typename Resp>
+    grpc::Status Call(Stub* stub,
+                      grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                   const Req&, Resp*),
+                      const std::string& token, const Req& req,
+                      Resp* resp = nullptr) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+      if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+      Resp local;
+      return (stub->*method)(&ctx, req, resp != nullptr ? resp : &local);
+    }
+    std::string Activate(const std::string& user, const std::string& initial) {
+      v1::LoginRequest login;
+      login.set_username(user);
+      login.set_password(initial);
+      v1::LoginResponse session;
+      grpc::Status s = Call(admin.get(), &A::Login, "", login, &session);
+      EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
+      v1::ChangePasswordRequest change;
+      change.set_old_password(initial);
+      change.set_new_password(kStrong);
+      s = Call(admin.get(), &A::ChangePassword, session.token(), change);
+      EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
+      return session.token();
+    }
+    std::unique_ptr<A> admin;
+    std::unique_ptr<E> exports;
+  };
+
+  std::string dir_;
+  std::unique_ptr<NodeServer> hub_, d1_;
+};
+
+TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
+  NodeOptions h;
+  h.node_id = kCity;
+  h.data_dir = dir_ + "/hub";
+  h.listen = "127.0.0.1:0";
+  h.repl_listen = "127.0.0.1:0";
+  h.tls = Tls(kCity);
+  h.admin.scrypt = ScryptParams::ForTests();
+  auto hub = NodeServer::Start(h);
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  hub_ = *std::move(hub);
+  Client at_hub(hub_->port());
+  v1::Org city;
+  city.set_id(kCity);
+  city.set_name("长沙市总工会");
+  city.set_kind(v1::CITY_FEDERATION);
+  city.set_tier(1);
+  auto pw = hub_->admin().Bootstrap(city, "admin");
+  ASSERT_TRUE(pw.ok()) << pw.status();
+  const std::string city_token = at_hub.Activate("admin", *pw);
+
+  NodeOptions c;
+  c.node_id = "d1";
+  c.data_dir = dir_ + "/d1";
+  c.listen = "127.0.0.1:0";
+  c.tls = Tls("d1");
+  c.parent_address = absl::StrCat("127.0.0.1:", hub_->repl_port());
+  c.parent_id = kCity;
+  c.admin.scrypt = ScryptParams::ForTests();
+  auto d1 = NodeServer::Start(c);
+  ASSERT_TRUE(d1.ok()) << d1.status();
+  d1_ = *std::move(d1);
+  Client at_d1(d1_->port());
+
+  // d1 registered at the hub, hosted on its own node.
+  v1::CreateChildOrgRequest reg;
+  reg.set_parent_id(kCity);
+  reg.mutable_org()->set_id("d1");
+  reg.mutable_org()->set_name("测试工会d1");
+  reg.mutable_org()->set_kind(v1::DISTRICT_FEDERATION);
+  reg.mutable_org()->set_region("430102");
+  reg.mutable_org()->set_host_node("d1");
+  reg.set_admin_username("d1admin");
+  v1::CreateChildOrgResponse created;
+  grpc::Status s = at_hub.Call(at_hub.admin.get(), &A::CreateChildOrg,
+                               city_token, reg, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(WaitFor([&] { return d1_->store().GetAccount("d1admin").ok(); }));
+  const std::string d1_token =
+      at_d1.Activate("d1admin", created.initial_password());
+  // g1 under d1, hosted on d1, with members; d1's responsible leader.
+  reg.set_parent_id("d1");
+  reg.mutable_org()->set_id("g1");
+  reg.mutable_org()->set_kind(v1::INDEPENDENT_GRASSROOTS);
+  reg.mutable_org()->set_region("");
+  reg.mutable_org()->set_host_node("");
+  reg.set_admin_username("g1admin");
+  s = at_d1.Call(at_d1.admin.get(), &A::CreateChildOrg, d1_token, reg,
+                 &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string g1_token =
+      at_d1.Activate("g1admin", created.initial_password());
+  SynthGenerator gen(11);
+  std::set<std::string> id_numbers;
+  for (int i = 0; i < 2; ++i) {
+    v1::AddMemberRequest add;
+    *add.mutable_member() = gen.Member("");
+    v1::AddMemberResponse added;
+    s = at_d1.Call(at_d1.admin.get(), &A::AddMember, g1_token, add, &added);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    id_numbers.insert(added.member().id_number());
+  }
+  v1::CreateAccountRequest lead;
+  lead.set_org_id("d1");
+  lead.set_username("d1lead");
+  lead.set_role(v1::UNIT_LEADER);
+  v1::CreateAccountResponse lead_created;
+  s = at_d1.Call(at_d1.admin.get(), &A::CreateAccount, d1_token, lead,
+                 &lead_created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string lead_token =
+      at_d1.Activate("d1lead", lead_created.initial_password());
+
+  // The request, at d1, goes up.
+  v1::RequestExportRequest req;
+  req.set_org_id("d1");
+  req.set_include_subtree(true);
+  req.set_purpose("区总工会会员核对");
+  req.add_fields(v1::EXPORT_ID_NUMBER);
+  req.add_fields(v1::EXPORT_WORKPLACE);
+  req.set_recipient("赵六");
+  v1::RequestExportResponse requested;
+  s = at_d1.Call(at_d1.exports.get(), &E::RequestExport, d1_token, req,
+                 &requested);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string id = requested.export_().request().id();
+  ASSERT_TRUE(WaitFor([&] { return hub_->store().GetExportRequest(id).ok(); }))
+      << "the request never reached the hub";
+
+  // The upper tier approves at the hub; the leader at d1.
+  v1::ApproveExportRequest approve;
+  approve.set_request_id(id);
+  approve.add_allowed_fields(v1::EXPORT_ID_NUMBER);
+  approve.add_allowed_fields(v1::EXPORT_WORKPLACE);
+  s = at_hub.Call(at_hub.exports.get(), &E::ApproveExport, city_token, approve);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // The leader's approval is given at d1's node, not at the hub (the leader
+  // has no session there; d1's administrator would be refused too).
+  s = at_d1.Call(at_d1.exports.get(), &E::ApproveExport, lead_token, approve);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(WaitFor([&] {
+    auto a = d1_->store().ExportApprovals(id);
+    auto b = hub_->store().ExportApprovals(id);
+    return a.ok() && a->size() == 2 && b.ok() && b->size() == 2;
+  })) << "the approvals did not cross the link";
+
+  // Downloaded at d1 only.
+  v1::DownloadExportRequest dl;
+  dl.set_request_id(id);
+  dl.set_format(v1::FILE_FORMAT_CSV);
+  v1::DownloadExportResponse file;
+  s = at_d1.Call(at_d1.exports.get(), &E::DownloadExport, d1_token, dl, &file);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(file.member_count(), 2);
+  for (const auto& n : id_numbers) EXPECT_THAT(file.content(), HasSubstr(n));
+  // The downloaded request goes up again: the hub knows who took what.
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = hub_->store().GetExportRequest(id);
+    return r.ok() && r->downloaded_at_ms() != 0;
+  }));
+  EXPECT_EQ(hub_->store().GetExportRequest(id)->fingerprint(),
+            file.fingerprint());
+  // Traced at d1, the node whose key signed it.
+  v1::TraceExportRequest trace;
+  trace.set_file(file.content());
+  v1::TraceExportResponse traced;
+  s = at_d1.Call(at_d1.exports.get(), &E::TraceExport, d1_token, trace,
+                 &traced);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(traced.export_().request().recipient(), "赵六");
+  EXPECT_EQ(traced.export_().approvals_size(), 2);
+}
+
+TEST(ExportFingerprintTest, ParsesTheRequestId) {
+  v1::ExportRequest r;
+  r.set_id("0123456789abcdef");
+  r.set_recipient("张三");
+  r.set_requester("g1admin");
+  const std::string fp = Exporter::Fingerprint("key", r, 5);
+  auto id = Exporter::RequestIdOf(fp);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, r.id());
+  EXPECT_NE(fp, Exporter::Fingerprint("key", r, 6));
+  EXPECT_NE(fp, Exporter::Fingerprint("other", r, 5));
+  EXPECT_FALSE(Exporter::RequestIdOf("EXP-0123456789abcdef--x").ok());
+}
+
+}  // namespace
+}  // namespace unionsync
