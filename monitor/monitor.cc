@@ -390,18 +390,15 @@ absl::StatusOr<v1::GetSyncFreshnessResponse> Monitor::GetSyncFreshness(
   ASSIGN_OR_RETURN(Viewer viewer, Check(ctx, "GetSyncFreshness", ""));
   const int64_t now = clock_->NowMs();
   absl::btree_map<std::string, v1::NodeFreshness> nodes;
-  for (std::string after;;) {
-    ASSIGN_OR_RETURN(std::vector<v1::Org> batch, store_->ScanOrgs(after, 4096));
-    for (const v1::Org& o : batch) {
-      after = o.id();
-      if (o.host_node() != o.id() || o.id() == store_->node_id()) continue;
-      ASSIGN_OR_RETURN(bool inside, store_->IsInSubtree(o.id(), viewer.org_id));
-      if (!inside) continue;
-      v1::NodeFreshness& n = nodes[o.id()];
-      n.set_node_id(o.id());
-      n.set_org_name(o.name());
-    }
-    if (batch.size() < 4096) break;
+  ASSIGN_OR_RETURN(std::vector<std::string> node_orgs, store_->NodeOrgs());
+  for (const std::string& id : node_orgs) {
+    if (id == store_->node_id()) continue;
+    ASSIGN_OR_RETURN(bool inside, store_->IsInSubtree(id, viewer.org_id));
+    if (!inside) continue;
+    ASSIGN_OR_RETURN(v1::Org o, store_->GetOrg(id));
+    v1::NodeFreshness& n = nodes[id];
+    n.set_node_id(id);
+    n.set_org_name(o.name());
   }
   ASSIGN_OR_RETURN(auto origins, store_->OriginTimes());
   for (const auto& [origin, ms] : origins) {

@@ -150,6 +150,10 @@ inline std::string CreditCodeKey(absl::string_view code,
                                  absl::string_view org) {
   return absl::StrCat("cc/", code, "/", org);
 }
+// Organisations that run their own node: "h/<org>" -> "".
+inline std::string NodeOrgKey(absl::string_view org) {
+  return absl::StrCat("h/", org);
+}
 // Warnings by warned organisation: "wo/<org>/<warning id>" -> "".
 inline std::string OrgWarningPrefix(absl::string_view org) {
   return absl::StrCat("wo/", org, "/");

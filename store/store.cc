@@ -1069,6 +1069,12 @@ absl::StatusOr<std::vector<std::string>> Store::ExportRequestsOfOrg(
                       std::numeric_limits<size_t>::max());
 }
 
+absl::StatusOr<std::vector<std::string>> Store::NodeOrgs() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  return ScanSuffixes(it.get(), "h/", "", std::numeric_limits<size_t>::max());
+}
+
 absl::StatusOr<std::vector<std::string>> Store::OrgsWithCreditCode(
     absl::string_view credit_code) const {
   std::unique_ptr<rocksdb::Iterator> it(
@@ -1637,6 +1643,12 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       if (new_child) {
         ctx.PutIndex(keys::ChildKey(merged.parent_id(), merged.id()), "");
+      }
+      // Organisations that run their own node, for sync freshness.
+      if (merged.host_node() == merged.id()) {
+        ctx.PutIndex(keys::NodeOrgKey(merged.id()), "");
+      } else if (prev.has_value() && prev->host_node() == prev->id()) {
+        ctx.DeleteIndex(keys::NodeOrgKey(merged.id()));
       }
       auto coded = [](const v1::Org& o) {
         return o.status() == v1::ORG_ACTIVE && !o.credit_code().empty();

@@ -318,6 +318,9 @@ class Store {
   absl::StatusOr<std::vector<std::string>> ExportRequestsOfOrg(
       absl::string_view org_id) const;
   // Ids of the active organisations holding `credit_code`.
+  // Ids of the organisations that run their own node (host_node == id), in
+  // id order.
+  absl::StatusOr<std::vector<std::string>> NodeOrgs() const;
   absl::StatusOr<std::vector<std::string>> OrgsWithCreditCode(
       absl::string_view credit_code) const;
 

@@ -156,6 +156,20 @@ inline absl::Status CheckProgressAggregates(const Store& store) {
       t.set_orgs_with_members(t.orgs_with_members() + k.orgs_with_members());
     }
   }
+  // The index of organisations that run their own node.
+  {
+    std::vector<std::string> expected;
+    for (const v1::Org& o : *orgs) {
+      if (o.host_node() == o.id()) expected.push_back(o.id());
+    }
+    auto indexed = store.NodeOrgs();
+    if (!indexed.ok()) return indexed.status();
+    if (*indexed != expected) {
+      return absl::InternalError(
+          absl::StrCat("node index holds ", indexed->size(),
+                       " organisations, a recount ", expected.size()));
+    }
+  }
   auto stored_scopes = store.ListScopes("");
   if (!stored_scopes.ok()) return stored_scopes.status();
   for (const auto& n : *stored_scopes) scopes[n];  // Stored ones must be zero.
