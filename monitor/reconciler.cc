@@ -126,8 +126,12 @@ class Reconciler::Pass {
   }
 
   absl::Status CheckMemberValid(const std::string& member_id) {
+    return CheckMemberValid(member_id, store_->GetMember(member_id));
+  }
+  // With the member's current version already read (`m`, or NOT_FOUND).
+  absl::Status CheckMemberValid(const std::string& member_id,
+                                absl::StatusOr<v1::Member> m) {
     const std::string id = absl::StrCat("invalid/member/", member_id);
-    auto m = store_->GetMember(member_id);
     if (absl::IsNotFound(m.status())) return Clear(id);
     RETURN_IF_ERROR(m.status());
     absl::Status valid = m->status() == v1::MEMBER_ACTIVE ? ValidateMember(*m)
@@ -365,16 +369,19 @@ absl::StatusOr<int64_t> Reconciler::CatchUp() {
     ASSIGN_OR_RETURN(std::vector<v1::Change> changes,
                      store_->ReadLog(from, kChunk));
     if (changes.empty()) return total;
-    absl::btree_set<std::string> people, codes, orphan_orgs, members, orgs;
+    absl::btree_set<std::string> people, codes, orphan_orgs, orgs;
+    // Current version of each member changed in this stretch, read once.
+    absl::btree_map<std::string, absl::StatusOr<v1::Member>> members;
     for (const v1::Change& c : changes) {
       switch (c.kind()) {
         case v1::PUT_MEMBER: {
           people.insert(c.member().id_number());
-          members.insert(c.member().id());
           orphan_orgs.insert(c.member().org_id());
+          auto [it, fresh] =
+              members.try_emplace(c.member().id(), absl::NotFoundError(""));
+          if (fresh) it->second = store_->GetMember(c.member().id());
           // The current version too: its number may differ from this one's.
-          auto now = store_->GetMember(c.member().id());
-          if (now.ok()) people.insert(now->id_number());
+          if (it->second.ok()) people.insert(it->second->id_number());
           break;
         }
         case v1::PUT_ORG:
@@ -391,7 +398,9 @@ absl::StatusOr<int64_t> Reconciler::CatchUp() {
     for (const auto& p : people) RETURN_IF_ERROR(pass.CheckPerson(p));
     for (const auto& code : codes) RETURN_IF_ERROR(pass.CheckCreditCode(code));
     for (const auto& o : orphan_orgs) RETURN_IF_ERROR(pass.CheckOrphans(o));
-    for (const auto& m : members) RETURN_IF_ERROR(pass.CheckMemberValid(m));
+    for (const auto& [id, m] : members) {
+      RETURN_IF_ERROR(pass.CheckMemberValid(id, m));
+    }
     for (const auto& o : orgs) RETURN_IF_ERROR(pass.CheckOrgValid(o));
     WriteSet ws;
     pass.Flush(&ws);

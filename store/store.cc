@@ -155,68 +155,46 @@ bool IsActivatingAdmin(const v1::Account& a) {
 // ---------------------------------------------------------------------------------------------
 // WriteSet
 
-void WriteSet::PutOrg(v1::Org org, Mode mode) {
+v1::Change* WriteSet::Add(v1::ChangeKind kind, Mode mode) {
   modes_.push_back(mode);
-  v1::Change c;
-  c.set_kind(v1::PUT_ORG);
-  *c.mutable_org() = std::move(org);
-  changes_.push_back(std::move(c));
+  v1::Change& c = changes_.emplace_back();
+  c.set_kind(kind);
+  return &c;
+}
+
+void WriteSet::PutOrg(v1::Org org, Mode mode) {
+  *Add(v1::PUT_ORG, mode)->mutable_org() = std::move(org);
 }
 
 void WriteSet::PutOrgProfile(v1::Org org) {
-  modes_.push_back(Mode::kUpsert);
-  v1::Change c;
-  c.set_kind(v1::PUT_ORG_PROFILE);
-  *c.mutable_org() = std::move(org);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_ORG_PROFILE, Mode::kUpsert)->mutable_org() = std::move(org);
 }
 
 void WriteSet::PutMember(v1::Member member, Mode mode) {
-  modes_.push_back(mode);
-  v1::Change c;
-  c.set_kind(v1::PUT_MEMBER);
-  *c.mutable_member() = std::move(member);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_MEMBER, mode)->mutable_member() = std::move(member);
 }
 
 void WriteSet::PutAccount(v1::Account account, Mode mode) {
-  modes_.push_back(mode);
-  v1::Change c;
-  c.set_kind(v1::PUT_ACCOUNT);
-  *c.mutable_account() = std::move(account);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_ACCOUNT, mode)->mutable_account() = std::move(account);
 }
 
 void WriteSet::PutConflict(v1::Conflict conflict) {
-  modes_.push_back(Mode::kUpsert);
-  v1::Change c;
-  c.set_kind(v1::PUT_CONFLICT);
-  *c.mutable_conflict() = std::move(conflict);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_CONFLICT, Mode::kUpsert)->mutable_conflict() =
+      std::move(conflict);
 }
 
 void WriteSet::PutWarning(v1::Warning warning) {
-  modes_.push_back(Mode::kUpsert);
-  v1::Change c;
-  c.set_kind(v1::PUT_WARNING);
-  *c.mutable_warning() = std::move(warning);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_WARNING, Mode::kUpsert)->mutable_warning() = std::move(warning);
 }
 
 void WriteSet::PutExportRequest(v1::ExportRequest request) {
-  modes_.push_back(Mode::kUpsert);
-  v1::Change c;
-  c.set_kind(v1::PUT_EXPORT_REQUEST);
-  *c.mutable_export_request() = std::move(request);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_EXPORT_REQUEST, Mode::kUpsert)->mutable_export_request() =
+      std::move(request);
 }
 
 void WriteSet::PutExportApproval(v1::ExportApproval approval) {
-  modes_.push_back(Mode::kUpsert);
-  v1::Change c;
-  c.set_kind(v1::PUT_EXPORT_APPROVAL);
-  *c.mutable_export_approval() = std::move(approval);
-  changes_.push_back(std::move(c));
+  *Add(v1::PUT_EXPORT_APPROVAL, Mode::kUpsert)->mutable_export_approval() =
+      std::move(approval);
 }
 
 void WriteSet::Audit(v1::AuditEntry entry) {

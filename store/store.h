@@ -94,6 +94,8 @@ class WriteSet {
 
  private:
   friend class Store;
+  // Appends a change of `kind` (its record is set by the caller).
+  v1::Change* Add(v1::ChangeKind kind, Mode mode);
   std::vector<v1::Change> changes_;
   std::vector<Mode> modes_;  // Parallel to changes_.
   std::vector<v1::AuditEntry> audit_;
