@@ -74,6 +74,7 @@
 #include "node/node_server.h"
 #include "store/store.h"
 #include "synth/synth.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/monitor.grpc.pb.h"
 
 ABSL_FLAG(int64_t, grassroots, 20000, "Grassroots unions.");
@@ -659,6 +660,7 @@ std::unique_ptr<Store> OpenStore(const std::string& path, bool track_progress,
   StoreOptions o;
   o.path = path;
   o.node_id = kHub;
+  o.vault = testing::TestVault(kHub);
   o.clock = clock;
   o.sync = true;  // As a hub applies: every batch durable before its ack.
   o.track_progress = track_progress;
@@ -980,6 +982,7 @@ int Hub(const Plan& plan, const std::string& dir) {
   // The hub as unionsync-hub runs it, on the loaded store.
   NodeOptions o;
   o.node_id = kHub;
+  o.vault = testing::TestVault(kHub);
   o.data_dir = path;
   o.listen = "127.0.0.1:0";
   o.clock = &clock;

@@ -27,6 +27,7 @@
 #include "ingest/writer.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/ingest.grpc.pb.h"
 
 ABSL_FLAG(int64_t, rows, 100000, "Members in the generated files.");
@@ -136,6 +137,7 @@ void RunOne(const std::string& file, const std::string& label,
   std::filesystem::remove_all(store);
   NodeOptions o;
   o.node_id = kCity;
+  o.vault = testing::TestVault(kCity);
   o.data_dir = store;
   o.listen = "127.0.0.1:0";
   o.admin.scrypt = ScryptParams::ForTests();

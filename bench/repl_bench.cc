@@ -45,6 +45,7 @@
 #include "node/node_server.h"
 #include "store/store.h"
 #include "synth/synth.h"
+#include "testing/test_vault.h"
 #include "tests/testing/shell.h"
 #include "tls/tls.h"
 
@@ -201,6 +202,7 @@ class Bench {
                       int parent_port) const {
     NodeOptions o;
     o.node_id = id;
+    o.vault = testing::TestVault(id);
     o.data_dir = absl::StrCat(dir_, "/", scenario, "/", id);
     o.listen = "127.0.0.1:0";
     if (children) o.repl_listen = "127.0.0.1:0";
@@ -301,6 +303,7 @@ class Bench {
       StoreOptions so;
       so.path = options.data_dir;
       so.node_id = kDistrict;
+      so.vault = testing::TestVault(kDistrict);
       auto store = Check(Store::Open(so), "open the district's store");
       MemberSource members(1);
       const double entry_s =
@@ -396,6 +399,7 @@ class Bench {
       StoreOptions so;
       so.path = options.data_dir;
       so.node_id = kTown;
+      so.vault = testing::TestVault(kTown);
       auto store = Check(Store::Open(so), "open the town's store");
       MemberSource members(3);
       const double entry_s = CommitMembers(*store, members, UnionIds(kTown), n);

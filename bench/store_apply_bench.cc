@@ -16,6 +16,7 @@
 #include "repl/link_core.h"
 #include "store/store.h"
 #include "synth/synth.h"
+#include "testing/test_vault.h"
 
 ABSL_FLAG(int64_t, records, 200000, "Member records to replicate.");
 ABSL_FLAG(std::string, dir, "/tmp/unionsync_store_apply_bench",
@@ -40,6 +41,7 @@ int Run() {
     StoreOptions o;
     o.path = absl::StrCat(dir, "/", id);
     o.node_id = id;
+    o.vault = testing::TestVault(id);
     auto s = Store::Open(o);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.status().ToString().c_str());

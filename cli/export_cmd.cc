@@ -198,9 +198,10 @@ VerbSpec ExportTraceVerbSpec() {
       {FlagSpec{"fingerprint", FlagType::kValue, "FP",
                 "The fingerprint itself instead of a file", false}},
       "The fingerprint is read from the file on this computer (the file is "
-      "not sent) and\nchecked by the node that produced the file: who asked, "
-      "who approved, who downloaded\nit when, and for whom (R10.4). Data "
-      "administrators of the organisation or above it.",
+      "not sent) and\nchecked against the request it names, at this node or "
+      "any node above the one\nthat produced it: who asked, who approved, who "
+      "downloaded it when, and for whom\n(R10.4). Data administrators of the "
+      "organisation or above it.",
       {"unionctl export trace 名单.xlsx"}};
 }
 

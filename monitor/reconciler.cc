@@ -16,6 +16,7 @@
 #include "common/validation.h"
 #include "monitor/records.h"
 #include "store/keys.h"
+#include "vault/records.h"
 
 namespace unionsync {
 namespace {
@@ -23,12 +24,6 @@ namespace {
 constexpr char kCheckpointKey[] = "reconcile/next_pos";
 constexpr char kAuthor[] = "system:reconciler";
 constexpr size_t kChunk = 2000;
-
-std::string PersonId(absl::string_view id_number) {
-  return absl::StrCat(
-      "person/", HexEncode(Sha256(absl::StrCat("unionsync-person:", id_number)))
-                     .substr(0, 32));
-}
 
 std::string WarningIdOf(const std::string& conflict_id,
                         const std::string& org_id) {
@@ -58,7 +53,8 @@ class Reconciler::Pass {
     if (id_number.empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<std::string> holders,
                      store_->MembersWithIdNumber(id_number));
-    const std::string id = Reconciler::PersonConflictId(id_number);
+    const std::string id =
+        Reconciler::PersonConflictId(store_->vault(), id_number);
     if (holders.size() < 2) return Clear(id);
     v1::Conflict c;
     c.set_kind(v1::DUPLICATE_PERSON);
@@ -198,6 +194,10 @@ class Reconciler::Pass {
   }
   bool empty() const { return conflicts_.empty() && warnings_.empty(); }
 
+  // Clears an open conflict whatever its condition (one raised under an id
+  // that no longer applies).
+  absl::Status ClearStale(const std::string& id) { return Clear(id); }
+
  private:
   absl::StatusOr<std::optional<v1::Conflict>> GetConflict(
       const std::string& id) {
@@ -293,8 +293,9 @@ class Reconciler::Pass {
   absl::btree_map<std::string, v1::Warning> warnings_;
 };
 
-std::string Reconciler::PersonConflictId(absl::string_view id_number) {
-  return PersonId(id_number);
+std::string Reconciler::PersonConflictId(const Vault& vault,
+                                         absl::string_view id_number) {
+  return absl::StrCat("person/", IdNumberToken(vault, id_number).substr(0, 32));
 }
 
 Reconciler::Reconciler(Store* store, const Clock* clock)
@@ -424,6 +425,13 @@ absl::Status Reconciler::Sweep() {
       if (c.state() != v1::CONFLICT_OPEN) continue;
       switch (c.kind()) {
         case v1::DUPLICATE_PERSON:
+          // Raised under another index key (rotated since, docs/KEYS.md):
+          // cleared here and raised again under its new id just below.
+          if (!c.sides().empty() &&
+              c.id() != PersonConflictId(store_->vault(),
+                                         c.sides(0).member().id_number())) {
+            RETURN_IF_ERROR(pass.ClearStale(c.id()));
+          }
           for (const auto& s : c.sides()) {
             RETURN_IF_ERROR(pass.CheckPerson(s.member().id_number()));
             auto now = store_->GetMember(s.member().id());

@@ -57,9 +57,12 @@ class Reconciler {
   // `now_ms` to the warned organisation's parent. Returns how many.
   absl::StatusOr<int> Escalate(int64_t now_ms, int64_t delay_ms);
 
-  // Id of the conflict about one person: a hash of the ID number, so the
-  // number itself never appears in ids, logs or URLs.
-  static std::string PersonConflictId(absl::string_view id_number);
+  // Id of the conflict about one person: the keyed hash of the ID number
+  // under the city-wide index key (vault/records.h), the same at every node,
+  // so the number itself never appears in ids, logs or URLs and cannot be
+  // recovered from them by trying every possible number.
+  static std::string PersonConflictId(const Vault& vault,
+                                      absl::string_view id_number);
 
   // Changes examined so far (for /metrics).
   int64_t examined() const;

@@ -696,24 +696,30 @@ absl::StatusOr<v1::TraceExportResponse> Exporter::TraceExport(
     return refuse(absl::FailedPreconditionError(absl::StrCat(
         "export '", *id, "' was never downloaded: the fingerprint is forged")));
   }
-  if (!HostedHere(request->org_id())) {
-    return refuse(absl::FailedPreconditionError(absl::StrCat(
-        "the fingerprint is checked at the node that produced the file, the "
-        "one hosting '",
-        request->org_id(), "'")));
-  }
-  ASSIGN_OR_RETURN(std::string key, NodeKey());
-  const std::string expected =
-      Fingerprint(key, *request, request->downloaded_at_ms());
-  if (!ConstantTimeEquals(expected, fingerprint) ||
-      !ConstantTimeEquals(request->fingerprint(), fingerprint)) {
+  // Any node holding the request can trace the file: the producing node
+  // recorded the fingerprint it issued in the request, which replicates up.
+  // The producing node also recomputes the keyed check with its own key.
+  if (!ConstantTimeEquals(request->fingerprint(), fingerprint)) {
     return refuse(absl::InvalidArgumentError(
         "the fingerprint does not verify: it was altered or forged (it is not "
-        "the one this node issued for the request)"));
+        "the one recorded for the request when the file was produced)"));
+  }
+  const bool producer = HostedHere(request->org_id());
+  if (producer) {
+    ASSIGN_OR_RETURN(std::string key, NodeKey());
+    const std::string expected =
+        Fingerprint(key, *request, request->downloaded_at_ms());
+    if (!ConstantTimeEquals(expected, fingerprint)) {
+      return refuse(absl::InvalidArgumentError(
+          "the fingerprint does not verify: it was altered or forged (it is "
+          "not the one this node issued for the request)"));
+    }
   }
   RETURN_IF_ERROR(
       Audit(viewer, ctx, kAction, target, target_org, absl::OkStatus(),
-            absl::StrCat("traced: requested by ", request->requester(),
+            absl::StrCat(producer ? "traced (keyed check recomputed)"
+                                  : "traced (matched the replicated record)",
+                         ": requested by ", request->requester(),
                          ", recipient ", request->recipient())));
   v1::TraceExportResponse resp;
   resp.set_fingerprint(fingerprint);

@@ -346,8 +346,11 @@ class Importer::Job final : public ImportJob {
   // Hands a full batch to the committer thread (commit passes) .
   template <typename Record>
   absl::Status Hand(std::vector<Pending<Record>>* pending);
+  // Commits `pending` as `w` (their writes, prepared), or row by row when a
+  // concurrent edit refuses one of them.
   template <typename Record>
-  absl::Status Flush(std::vector<Pending<Record>>* pending, PassResult* r);
+  absl::Status Flush(std::vector<Pending<Record>>* pending, const WriteSet& w,
+                     PassResult* r);
   v1::ImportSummary Summarize(PassResult r, bool written);
 
   Importer* im_;
@@ -540,12 +543,18 @@ absl::Status Importer::Job::Hand(std::vector<Pending<Record>>* pending) {
       std::make_shared<std::vector<Pending<Record>>>(std::move(*pending));
   pending->clear();
   PassResult* r = pass_;
-  return committer_->Push([this, batch, r] { return Flush(batch.get(), r); });
+  // Encrypting and serialising the rows happens here, on the reading
+  // thread, while the committer writes the previous batch.
+  auto w = std::make_shared<WriteSet>();
+  for (const Pending<Record>& p : *batch) Put(*w, p);
+  RETURN_IF_ERROR(w->Prepare(*im_->store_));
+  return committer_->Push(
+      [this, batch, w, r] { return Flush(batch.get(), *w, r); });
 }
 
 template <typename Record>
 absl::Status Importer::Job::Flush(std::vector<Pending<Record>>* pending,
-                                  PassResult* r) {
+                                  const WriteSet& w, PassResult* r) {
   if (pending->empty()) return absl::OkStatus();
   auto count = [&](const Pending<Record>& p) {
     if (p.create) {
@@ -555,8 +564,6 @@ absl::Status Importer::Job::Flush(std::vector<Pending<Record>>* pending,
     }
     ++n_.committed;
   };
-  WriteSet w;
-  for (const Pending<Record>& p : *pending) Put(w, p);
   auto done = im_->store_->Commit(w, viewer_.username);
   if (done.ok()) {
     for (const Pending<Record>& p : *pending) count(p);

@@ -29,6 +29,7 @@
 #include "node/monitor_service.h"
 #include "node/replication_service.h"
 #include "node/uplink.h"
+#include "vault/vault.h"
 
 namespace unionsync {
 namespace {
@@ -183,6 +184,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   store_options.node_id = options.node_id;
   store_options.clock = clock;
   store_options.track_progress = options.track_progress;
+  store_options.vault = options.vault;
   ASSIGN_OR_RETURN(node->store_, Store::Open(store_options));
   node->clock_ = clock;
   node->admin_ =
@@ -376,6 +378,45 @@ void NodeServer::Shutdown() {
   if (server_ != nullptr) server_->Shutdown(deadline);
 }
 
+namespace {
+
+int ResealAndExit(const ServeOptions& options) {
+  StoreOptions so;
+  so.path = options.node.data_dir;
+  so.node_id = options.node.node_id;
+  so.create_if_missing = false;
+  so.vault = options.node.vault;
+  so.reseal = true;
+  auto store = Store::Open(so);
+  if (!store.ok()) {
+    std::cerr << "error: reseal: " << store.status() << "\n";
+    return 1;
+  }
+  const ResealStats& r = (*store)->open_reseal();
+  std::cout << options.program << " " << so.node_id
+            << ": resealed under data key " << so.vault->active_key()
+            << " and index key " << so.vault->index_key_id() << ": "
+            << r.members << " members, " << r.orgs << " organisations, "
+            << r.conflicts << " conflicts and " << r.log_entries
+            << " change-log entries re-encrypted; " << r.index_entries
+            << " ID-number index entries rebuilt\n";
+  std::cout << "sealed values found before the reseal, by data key:";
+  if (r.sealed_under.empty()) std::cout << " none";
+  for (const auto& [key, n] : r.sealed_under) {
+    std::cout << " "
+              << (key == 0 ? std::string("plaintext")
+                           : absl::StrCat("key ", key))
+              << "=" << n;
+  }
+  std::cout << "\nevery record is now sealed under data key "
+            << so.vault->active_key()
+            << "; other data keys can be removed from the key file"
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
 int ServeUntilSignal(const ServeOptions& options) {
   const NodeOptions& o = options.node;
   // Block the stop signals in every thread; one thread waits for them below.
@@ -385,6 +426,7 @@ int ServeUntilSignal(const ServeOptions& options) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  if (options.reseal_only) return ResealAndExit(options);
   auto node = NodeServer::Start(o);
   if (!node.ok()) {
     std::cerr << "error: " << node.status() << "\n";

@@ -76,6 +76,8 @@ struct NodeOptions {
   std::string dashboard_listen;
   // Maintain progress aggregates (turned off only to measure their cost).
   bool track_progress = true;
+  // Keys for personal data at rest (vault/vault.h, --key_file); required.
+  std::shared_ptr<const Vault> vault;
 };
 
 // Thread-safety: the accessors and replication queries are thread-safe.
@@ -135,7 +137,8 @@ class NodeServer final : public ReplicationControl {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<WarningEvaluator> evaluator_;
   std::unique_ptr<Monitor> monitor_;
-  std::unique_ptr<Importer> importer_;  // Spools uploads in <data_dir>/import-spool.
+  std::unique_ptr<Importer>
+      importer_;  // Spools uploads in <data_dir>/import-spool.
   std::unique_ptr<DashboardBackend> dashboard_backend_;
   std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<grpc::Service> admin_service_;
@@ -171,7 +174,10 @@ struct ServeOptions {
   std::string port_file;
   std::string repl_port_file;
   std::string dashboard_port_file;
+  // Reseal the store (Store::Reseal) and exit instead of serving.
+  bool reseal_only = false;
 };
+// Serves until SIGINT or SIGTERM (or reseals and returns); the exit code.
 int ServeUntilSignal(const ServeOptions& options);
 
 }  // namespace unionsync

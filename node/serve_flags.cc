@@ -1,13 +1,26 @@
 #include "node/serve_flags.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "monitor/campaign.h"
+#include "vault/vault.h"
 
 ABSL_FLAG(std::string, node_id, "",
           "Id of the organisation this process runs for (the organisation "
           "named in --tls_cert).");
 ABSL_FLAG(std::string, data_dir, "", "Directory of the RocksDB store.");
+ABSL_FLAG(std::string, key_file, "",
+          "Key file for personal data at rest (docs/KEYS.md; create one with "
+          "certs/make-node-keys.sh): mode 0600, outside --data_dir. "
+          "Required.");
+ABSL_FLAG(bool, reseal, false,
+          "Do not serve: re-encrypt every record under the key file's active "
+          "data key and rebuild the ID-number index under its index key, "
+          "print what was done and exit (after a key rotation; "
+          "docs/KEYS.md).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "Address of the Admin API (port 0: any).");
 ABSL_FLAG(std::string, port_file, "",
@@ -78,6 +91,32 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   if (options.node_id.empty() || options.data_dir.empty()) {
     return absl::InvalidArgumentError("--node_id and --data_dir are required");
   }
+  const std::string key_file = absl::GetFlag(FLAGS_key_file);
+  if (key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--key_file is required: ID and phone numbers are stored encrypted "
+        "(create a key file with certs/make-node-keys.sh; docs/KEYS.md)");
+  }
+  {
+    std::error_code ec;
+    const auto key = std::filesystem::weakly_canonical(key_file, ec);
+    const auto data = std::filesystem::weakly_canonical(options.data_dir, ec);
+    const auto rel = key.lexically_relative(data);
+    if (!rel.empty() && *rel.begin() != "..") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--key_file '", key_file, "' lies inside --data_dir '",
+          options.data_dir,
+          "': keep the keys apart from the data they protect (and from its "
+          "backups)"));
+    }
+  }
+  auto vault = Vault::LoadFile(key_file);
+  if (!vault.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--key_file: ", vault.status().message()));
+  }
+  options.vault = *std::move(vault);
+  serve.reseal_only = absl::GetFlag(FLAGS_reseal);
   options.hub = hub;
   options.dashboard_listen = absl::GetFlag(FLAGS_dashboard_listen);
   serve.dashboard_port_file = absl::GetFlag(FLAGS_dashboard_port_file);

@@ -42,7 +42,18 @@ inline constexpr char kMetaAuditHead[] =
 // Present once the audit search index covers every entry (stores written
 // before it existed are indexed when opened).
 inline constexpr char kMetaAuditIndexed[] = "meta/audit_indexed";
-inline constexpr char kSchemaVersion[] = "3";
+// Check value of the index key the ID-number index was built with
+// (Vault::IndexKeyCheck).
+inline constexpr char kMetaIndexKey[] = "meta/index_key";
+// Present while Store::Reseal runs; the next Open finishes an interrupted one.
+inline constexpr char kMetaResealPending[] = "meta/reseal_pending";
+// Data keys records may be sealed under, e.g. "1,2": the active key is added
+// when a store is opened with it; a reseal leaves only the active one.
+inline constexpr char kMetaDataKeys[] = "meta/data_keys";
+// 4: ID and phone numbers sealed at rest, the ID-number index keyed by HMAC.
+inline constexpr char kSchemaVersion[] = "4";
+// Read, and resealed into schema 4 when opened.
+inline constexpr char kSchemaBeforeSealing[] = "3";
 
 inline std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "absl/container/btree_map.h"
@@ -10,7 +11,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/change_rules.h"
@@ -25,6 +29,8 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "store/keys.h"
+#include "vault/records.h"
+#include "vault/vault.h"
 
 namespace unionsync {
 namespace {
@@ -64,6 +70,53 @@ std::string Serialize(const google::protobuf::MessageLite& m) {
   m.SerializeToCodedStream(&coded);
   coded.Trim();
   return out;
+}
+
+// Opens the sealed personal fields of a record read from the store (a no-op
+// for records without any).
+template <typename T>
+absl::Status OpenStored(const Vault&, T*) {
+  return absl::OkStatus();
+}
+absl::Status OpenStored(const Vault& vault, v1::Member* m) {
+  return OpenMember(vault, m);
+}
+absl::Status OpenStored(const Vault& vault, v1::Org* o) {
+  return OpenOrg(vault, o);
+}
+absl::Status OpenStored(const Vault& vault, v1::Conflict* c) {
+  return OpenConflict(vault, c);
+}
+
+// The serialisation of `change` (a member change) with its member replaced by
+// `stored_member`, the member's stored serialisation: a message field may be
+// written as its tag, length and bytes anywhere in the enclosing message.
+std::string LogEntryWithMember(v1::Change& change,
+                               const std::string& stored_member) {
+  v1::Member* member = change.release_member();
+  std::string out = Serialize(change);
+  change.set_allocated_member(member);
+  constexpr uint32_t kMemberTag =
+      (v1::Change::kMemberFieldNumber << 3) | 2;  // Length-delimited.
+  static_assert(kMemberTag < 128, "one-byte tag");
+  out.push_back(static_cast<char>(kMemberTag));
+  uint64_t n = stored_member.size();
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+  out.append(stored_member);
+  return out;
+}
+
+// The stored form of a record: its personal fields sealed.
+template <typename T, typename Sealer>
+absl::StatusOr<std::string> SerializeSealed(const Vault& vault, const T& in,
+                                            Sealer seal) {
+  T copy = in;
+  RETURN_IF_ERROR(seal(vault, &copy));
+  return Serialize(copy);
 }
 
 // SHA-256 over a one-letter record tag and the record's serialisation.
@@ -109,9 +162,12 @@ struct Contribution {
 // The record's digest is computed from `bytes`, its deterministic
 // serialisation, when the caller has it already.
 Contribution ContributionOf(const v1::Change& c,
-                            const std::string* bytes = nullptr) {
+                            const std::string* bytes = nullptr,
+                            const std::string* digest = nullptr) {
   Contribution out;
-  if (bytes != nullptr) {
+  if (digest != nullptr && !digest->empty()) {
+    out.digest = *digest;
+  } else if (bytes != nullptr) {
     const char tag = c.record_case() == v1::Change::kOrg      ? 'o'
                      : c.record_case() == v1::Change::kMember ? 'm'
                                                               : 'a';
@@ -151,6 +207,30 @@ bool IsActivatingAdmin(const v1::Account& a) {
 }
 
 }  // namespace
+
+// WriteSet::Prepare's work for one member change.
+struct PreparedRecord {
+  std::string plain;   // Serialisation of the plaintext record.
+  std::string digest;  // Its digest contribution.
+  std::string stored;  // Serialisation of the sealed record.
+  std::string token;   // Index token of the ID number.
+};
+
+absl::Status WriteSet::Prepare(const Store& store) {
+  prepared_.resize(changes_.size());
+  for (size_t i = 0; i < changes_.size(); ++i) {
+    const v1::Change& c = changes_[i];
+    if (prepared_[i] != nullptr || !c.has_member()) continue;
+    auto p = std::make_shared<PreparedRecord>();
+    p->plain = Serialize(c.member());
+    p->digest = DigestOfBytes('m', p->plain);
+    ASSIGN_OR_RETURN(p->stored,
+                     SerializeSealed(store.vault(), c.member(), SealMember));
+    p->token = IdNumberToken(store.vault(), c.member().id_number());
+    prepared_[i] = std::move(p);
+  }
+  return absl::OkStatus();
+}
 
 // ---------------------------------------------------------------------------------------------
 // WriteSet
@@ -258,6 +338,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
                      "refusing to use it"));
   }
 
+  if (options.vault == nullptr) {
+    return absl::InvalidArgumentError(
+        "StoreOptions.vault is required: personal data is stored encrypted "
+        "(docs/KEYS.md)");
+  }
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = !exists;
@@ -269,6 +354,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Most point reads during bulk writes are for keys not yet written (a new
+  // member's previous version, its version stamp): a bloom filter over the
+  // memtable answers those without walking the skip list.
+  cf_options.memtable_whole_key_filtering = true;
+  cf_options.memtable_prefix_bloom_size_ratio = 0.02;
 
   const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
                                           keys::kOrgs,
@@ -326,8 +416,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   store->clock_ =
       options.clock != nullptr ? options.clock : SystemClock::Default();
   store->hlc_ = std::make_unique<HybridClock>(store->clock_);
+  store->vault_ = options.vault;
   RETURN_IF_ERROR(store->LoadMeta(options, !exists));
   RETURN_IF_ERROR(store->IndexOldAudit());
+  if (store->needs_reseal_ || options.reseal) {
+    ASSIGN_OR_RETURN(store->open_reseal_, store->Reseal());
+  }
+  RETURN_IF_ERROR(store->CheckDataKeys(options.path));
   return store;
 }
 
@@ -361,6 +456,7 @@ absl::Status Store::LoadMeta(const StoreOptions& options, bool created) {
     batch.Put(cf_->meta, keys::kMetaAuditHead,
               keys::BigEndian64(0) + audit_head_.hash);
     batch.Put(cf_->meta, keys::kMetaAuditIndexed, "1");
+    batch.Put(cf_->meta, keys::kMetaIndexKey, vault_->IndexKeyCheck());
     rocksdb::WriteOptions wo;
     wo.sync = true;
     return FromRocks(db_->Write(wo, &batch), "initialising store");
@@ -372,10 +468,26 @@ absl::Status Store::LoadMeta(const StoreOptions& options, bool created) {
   }
   node_id_ = *node_id;
   ASSIGN_OR_RETURN(std::optional<std::string> schema, get(keys::kMetaSchema));
-  if (!schema.has_value() || *schema != keys::kSchemaVersion) {
+  if (!schema.has_value() || (*schema != keys::kSchemaVersion &&
+                              *schema != keys::kSchemaBeforeSealing)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "store ", options.path, " has schema '", schema.value_or("<none>"),
-        "', this binary reads schema '", keys::kSchemaVersion, "'"));
+        "', this binary reads schemas '", keys::kSchemaBeforeSealing, "' and '",
+        keys::kSchemaVersion, "'"));
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> pending,
+                   get(keys::kMetaResealPending));
+  ASSIGN_OR_RETURN(std::optional<std::string> index_key,
+                   get(keys::kMetaIndexKey));
+  needs_reseal_ = *schema == keys::kSchemaBeforeSealing || pending.has_value();
+  if (!needs_reseal_ && !options.reseal &&
+      index_key.value_or("") != vault_->IndexKeyCheck()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", options.path, " indexes ID numbers under index key '",
+        index_key.value_or("<none>"), "', but the key file holds index key '",
+        vault_->IndexKeyCheck(),
+        "'; if the index key was rotated on purpose, run unionsync-node "
+        "--reseal once (docs/KEYS.md), otherwise use the right key file"));
   }
   ASSIGN_OR_RETURN(std::optional<std::string> inc, get(keys::kMetaIncarnation));
   ASSIGN_OR_RETURN(std::optional<std::string> seq, get(keys::kMetaNextSeq));
@@ -410,6 +522,7 @@ absl::StatusOr<T> Store::GetProto(rocksdb::ColumnFamilyHandle* cf,
     return absl::DataLossError(
         absl::StrCat("undecodable record at '", key, "'"));
   }
+  RETURN_IF_ERROR(OpenStored(*vault_, &out));
   return out;
 }
 
@@ -479,7 +592,8 @@ absl::StatusOr<std::vector<std::string>> ScanSuffixes(
 
 absl::StatusOr<std::vector<std::string>> Store::MembersWithIdNumber(
     absl::string_view id_number) const {
-  return ScanSuffixes(db_.get(), cf_->index, keys::IdNumberPrefix(id_number),
+  return ScanSuffixes(db_.get(), cf_->index,
+                      keys::IdNumberPrefix(IdNumberToken(*vault_, id_number)),
                       "", std::numeric_limits<size_t>::max());
 }
 
@@ -558,6 +672,7 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadLog(uint64_t from,
           absl::StrCat("undecodable change at log position ",
                        keys::DecodeBigEndian64(Sv(it->key()))));
     }
+    RETURN_IF_ERROR(OpenChange(*vault_, &c));
     out.push_back(std::move(c));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "log scan"));
@@ -584,6 +699,7 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadDownLog(uint64_t from,
       return absl::DataLossError(
           absl::StrCat("undecodable change at log position ", pos));
     }
+    RETURN_IF_ERROR(OpenChange(*vault_, &c));
     out.push_back(std::move(c));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "down index scan"));
@@ -966,6 +1082,7 @@ absl::StatusOr<std::vector<v1::Org>> Store::ScanOrgs(absl::string_view after,
       return absl::DataLossError(
           absl::StrCat("undecodable organisation ", Sv(it->key())));
     }
+    RETURN_IF_ERROR(OpenOrg(*vault_, &o));
     out.push_back(std::move(o));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "organisation scan"));
@@ -983,7 +1100,7 @@ absl::StatusOr<v1::Conflict> Store::GetConflict(absl::string_view id) const {
 namespace {
 
 template <typename T>
-absl::StatusOr<std::vector<T>> ScanHub(rocksdb::DB* db,
+absl::StatusOr<std::vector<T>> ScanHub(const Vault& vault, rocksdb::DB* db,
                                        rocksdb::ColumnFamilyHandle* cf,
                                        const std::string& prefix,
                                        absl::string_view after, size_t limit) {
@@ -1001,6 +1118,7 @@ absl::StatusOr<std::vector<T>> ScanHub(rocksdb::DB* db,
       return absl::DataLossError(
           absl::StrCat("undecodable record ", Sv(it->key())));
     }
+    RETURN_IF_ERROR(OpenStored(vault, &record));
     out.push_back(std::move(record));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "reconciliation scan"));
@@ -1011,12 +1129,13 @@ absl::StatusOr<std::vector<T>> ScanHub(rocksdb::DB* db,
 
 absl::StatusOr<std::vector<v1::Warning>> Store::ScanWarnings(
     absl::string_view after, size_t limit) const {
-  return ScanHub<v1::Warning>(db_.get(), cf_->hub, "w/", after, limit);
+  return ScanHub<v1::Warning>(*vault_, db_.get(), cf_->hub, "w/", after, limit);
 }
 
 absl::StatusOr<std::vector<v1::Conflict>> Store::ScanConflicts(
     absl::string_view after, size_t limit) const {
-  return ScanHub<v1::Conflict>(db_.get(), cf_->hub, "x/", after, limit);
+  return ScanHub<v1::Conflict>(*vault_, db_.get(), cf_->hub, "x/", after,
+                               limit);
 }
 
 absl::StatusOr<std::vector<std::string>> Store::WarningsOfOrg(
@@ -1034,7 +1153,7 @@ absl::StatusOr<v1::ExportRequest> Store::GetExportRequest(
 
 absl::StatusOr<std::vector<v1::ExportApproval>> Store::ExportApprovals(
     absl::string_view request_id) const {
-  return ScanHub<v1::ExportApproval>(db_.get(), cf_->hub,
+  return ScanHub<v1::ExportApproval>(*vault_, db_.get(), cf_->hub,
                                      keys::ExportApprovalPrefix(request_id), "",
                                      std::numeric_limits<size_t>::max());
 }
@@ -1131,6 +1250,26 @@ std::string VersionKey(const v1::Change& c) {
 
 std::string VersionValue(uint64_t hlc, absl::string_view origin) {
   return absl::StrCat(keys::BigEndian64(hlc), origin);
+}
+
+// True when a change's record (or a side of its conflict) has a `sealed`
+// field set: the at-rest form, never valid from a writer or a peer.
+bool CarriesSealedFields(const v1::Change& c) {
+  switch (c.record_case()) {
+    case v1::Change::kMember:
+      return !c.member().sealed().empty();
+    case v1::Change::kOrg:
+      return !c.org().sealed().empty();
+    case v1::Change::kConflict:
+      for (const v1::ConflictSide& side : c.conflict().sides()) {
+        if (!side.member().sealed().empty() || !side.org().sealed().empty()) {
+          return true;
+        }
+      }
+      return false;
+    default:
+      return false;
+  }
 }
 
 // What a change is about, for audit entries and messages.
@@ -1559,14 +1698,24 @@ class Store::CommitContext {
 
 absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
                                 bool must_create, bool unique_person,
-                                uint64_t log_pos, void* raw_batch) {
+                                uint64_t log_pos, void* raw_batch,
+                                const PreparedRecord* prepared) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(raw_batch);
   if (!KindMatchesRecord(change)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "change kind ", change.kind(), " does not match its record"));
   }
+  if (CarriesSealedFields(change)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        RecordName(change),
+        " carries a 'sealed' field, which exists only at rest and is never "
+        "accepted from a writer or a peer"));
+  }
   std::optional<v1::Change> old;  // The previous version, wrapped the same way.
-  std::string bytes;              // The stored record's serialisation.
+  std::string bytes;   // The record's (plaintext) serialisation, for digests.
+  std::string digest;  // Its digest contribution, when known already.
+  // A member's stored (sealed) serialisation, reused for the log entry.
+  std::string stored_member;
   // Every check comes before the first mutation of `ctx`, so a refused change
   // leaves the commit context as it was.
   switch (change.kind()) {
@@ -1642,7 +1791,9 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       if (prev.has_value()) *(old.emplace().mutable_org()) = *prev;
       ctx.SetOrg(merged);
       bytes = Serialize(merged);
-      batch->Put(cf_->orgs, merged.id(), bytes);
+      ASSIGN_OR_RETURN(std::string stored,
+                       SerializeSealed(*vault_, merged, SealOrg));
+      batch->Put(cf_->orgs, merged.id(), stored);
       *change.mutable_org() = std::move(merged);
       break;
     }
@@ -1650,6 +1801,9 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       const v1::Member& m = change.member();
       if (m.id().empty())
         return absl::InvalidArgumentError("member id is empty");
+      const std::string token = prepared != nullptr
+                                    ? prepared->token
+                                    : IdNumberToken(*vault_, m.id_number());
       ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(m.org_id()));
       if (!org.has_value()) {
         return absl::FailedPreconditionError(
@@ -1669,9 +1823,8 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
                                   prev->status() == v1::MEMBER_ACTIVE &&
                                   prev->id_number() == m.id_number();
       if (m.status() == v1::MEMBER_ACTIVE && unique_person && !already_active) {
-        ASSIGN_OR_RETURN(
-            std::vector<std::string> holders,
-            ctx.IndexSuffixes(keys::IdNumberPrefix(m.id_number())));
+        ASSIGN_OR_RETURN(std::vector<std::string> holders,
+                         ctx.IndexSuffixes(keys::IdNumberPrefix(token)));
         for (const std::string& holder : holders) {
           if (holder == m.id()) continue;
           return absl::AlreadyExistsError(absl::StrCat(
@@ -1682,19 +1835,28 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       if (prev.has_value()) {
         *(old.emplace().mutable_member()) = *prev;
         if (prev->status() == v1::MEMBER_ACTIVE) {
-          ctx.DeleteIndex(keys::IdNumberKey(prev->id_number(), prev->id()));
+          ctx.DeleteIndex(keys::IdNumberKey(
+              IdNumberToken(*vault_, prev->id_number()), prev->id()));
         }
         if (prev->org_id() != m.org_id()) {
           ctx.DeleteIndex(keys::OrgMemberKey(prev->org_id(), m.id()));
         }
       }
       if (m.status() == v1::MEMBER_ACTIVE) {
-        ctx.PutIndex(keys::IdNumberKey(m.id_number(), m.id()), "");
+        ctx.PutIndex(keys::IdNumberKey(token, m.id()), "");
       }
       ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
       ctx.SetMember(m);
-      bytes = Serialize(m);
-      batch->Put(cf_->members, m.id(), bytes);
+      if (prepared != nullptr) {
+        bytes = prepared->plain;
+        digest = prepared->digest;
+        stored_member = prepared->stored;
+      } else {
+        bytes = Serialize(m);
+        ASSIGN_OR_RETURN(stored_member,
+                         SerializeSealed(*vault_, m, SealMember));
+      }
+      batch->Put(cf_->members, m.id(), stored_member);
       break;
     }
     case v1::PUT_ACCOUNT: {
@@ -1742,7 +1904,10 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
         batch->Put(cf_->hub, keys::WarningKey(w.id()), bytes);
       } else {
         bytes = Serialize(change.conflict());
-        batch->Put(cf_->hub, keys::ConflictKey(change.conflict().id()), bytes);
+        ASSIGN_OR_RETURN(
+            std::string stored,
+            SerializeSealed(*vault_, change.conflict(), SealConflict));
+        batch->Put(cf_->hub, keys::ConflictKey(change.conflict().id()), stored);
       }
       break;
     }
@@ -1772,7 +1937,7 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       return absl::InvalidArgumentError("change without a known kind");
   }
   if (!IsAuxRecord(change)) {
-    const Contribution after = ContributionOf(change, &bytes);
+    const Contribution after = ContributionOf(change, &bytes, &digest);
     const std::string anchor = AnchorOf(change);
     std::optional<Contribution> before;
     std::string before_anchor;
@@ -1811,7 +1976,15 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
   ctx.SetVersion(VersionKey(change),
                  VersionValue(change.hlc(), change.origin()));
   change.set_log_pos(log_pos);
-  batch->Put(cf_->log, Sl(keys::BigEndian64(log_pos)), Serialize(change));
+  if (change.has_member() && !stored_member.empty()) {
+    // The member is sealed once: the log entry carries the same stored form.
+    batch->Put(cf_->log, Sl(keys::BigEndian64(log_pos)),
+               LogEntryWithMember(change, stored_member));
+  } else {
+    ASSIGN_OR_RETURN(std::string logged,
+                     SerializeSealed(*vault_, change, SealChange));
+    batch->Put(cf_->log, Sl(keys::BigEndian64(log_pos)), logged);
+  }
   return absl::OkStatus();
 }
 
@@ -1885,6 +2058,198 @@ absl::Status Store::IndexOldAudit() {
   return FromRocks(db_->Write(wo, &batch), "audit index");
 }
 
+namespace {
+
+// Writes `batch` once it is large, so a reseal of millions of records never
+// holds them all in memory.
+absl::Status FlushIfLarge(rocksdb::DB* db, rocksdb::WriteBatch* batch) {
+  if (batch->Count() < 10'000) return absl::OkStatus();
+  rocksdb::WriteOptions wo;
+  RETURN_IF_ERROR(FromRocks(db->Write(wo, batch), "reseal"));
+  batch->Clear();
+  return absl::OkStatus();
+}
+
+// Calls `fn` with every record of type T under `prefix` in `cf`, as stored
+// (sealed fields not opened).
+template <typename T, typename Fn>
+absl::Status ForEachStored(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                           const std::string& prefix, absl::string_view what,
+                           Fn fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->Seek(Sl(prefix)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    T record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat(
+          "reseal: undecodable ", what, " at key ", HexEncode(Sv(it->key()))));
+    }
+    RETURN_IF_ERROR(fn(it->key(), record));
+  }
+  return FromRocks(it->status(), absl::StrCat("reseal: ", what, " scan"));
+}
+
+// Counts the data key of a sealed value (0: plaintext personal data).
+void CountSealed(absl::string_view sealed, bool has_plain,
+                 std::map<uint32_t, uint64_t>* under) {
+  if (!sealed.empty()) {
+    ++(*under)[Vault::KeyOf(sealed)];
+  } else if (has_plain) {
+    ++(*under)[0];
+  }
+}
+
+}  // namespace
+
+absl::Status Store::CheckDataKeys(const std::string& path) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaDataKeys, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading data keys");
+  std::set<uint32_t> in_use;
+  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+    uint32_t id = 0;
+    if (!absl::SimpleAtoi(part, &id)) {
+      return absl::DataLossError(
+          absl::StrCat("store ", path, " has damaged metadata (data keys)"));
+    }
+    in_use.insert(id);
+  }
+  const std::vector<uint32_t> held = vault_->data_key_ids();
+  std::vector<std::string> missing;
+  for (uint32_t id : in_use) {
+    if (std::find(held.begin(), held.end(), id) == held.end()) {
+      missing.push_back(absl::StrCat(id));
+    }
+  }
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", path, " may hold records sealed under data key(s) ",
+        absl::StrJoin(missing, ", "),
+        ", which the key file does not hold; put them back (a data key is "
+        "retired only after unionsync-node --reseal; docs/KEYS.md)"));
+  }
+  if (in_use.insert(vault_->active_key()).second) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_;
+    RETURN_IF_ERROR(FromRocks(db_->Put(wo, cf_->meta, keys::kMetaDataKeys,
+                                       absl::StrJoin(in_use, ",")),
+                              "recording data keys"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResealStats> Store::Reseal() {
+  absl::MutexLock lock(&commit_mu_);
+  RETURN_IF_ERROR(sticky_error_);
+  const Vault& vault = *vault_;
+  ResealStats stats;
+  rocksdb::WriteOptions durable;
+  durable.sync = sync_;
+  RETURN_IF_ERROR(FromRocks(
+      db_->Put(durable, cf_->meta, keys::kMetaResealPending, "1"), "reseal"));
+  rocksdb::WriteBatch batch;
+
+  // Members, and the ID-number index rebuilt from them under the index key.
+  // Every "n/" key goes ('/' + 1 == '0').
+  RETURN_IF_ERROR(
+      FromRocks(batch.DeleteRange(cf_->index, "n/", "n0"), "reseal index"));
+  RETURN_IF_ERROR(ForEachStored<v1::Member>(
+      db_.get(), cf_->members, "", "member",
+      [&](const rocksdb::Slice& key, v1::Member& m) -> absl::Status {
+        CountSealed(m.sealed(), !m.id_number().empty() || !m.phone().empty(),
+                    &stats.sealed_under);
+        const bool rewrite = NeedsReseal(vault, m);
+        RETURN_IF_ERROR(OpenMember(vault, &m));
+        if (m.status() == v1::MEMBER_ACTIVE) {
+          batch.Put(cf_->index,
+                    Sl(keys::IdNumberKey(IdNumberToken(vault, m.id_number()),
+                                         m.id())),
+                    "");
+          ++stats.index_entries;
+        }
+        if (!rewrite) return FlushIfLarge(db_.get(), &batch);
+        ASSIGN_OR_RETURN(std::string stored,
+                         SerializeSealed(vault, m, SealMember));
+        batch.Put(cf_->members, key, stored);
+        ++stats.members;
+        return FlushIfLarge(db_.get(), &batch);
+      }));
+  RETURN_IF_ERROR(ForEachStored<v1::Org>(
+      db_.get(), cf_->orgs, "", "organisation",
+      [&](const rocksdb::Slice& key, v1::Org& o) -> absl::Status {
+        CountSealed(o.sealed(),
+                    !o.chair().phone().empty() ||
+                        !o.data_admin().phone().empty() ||
+                        !o.contact().phone().empty(),
+                    &stats.sealed_under);
+        if (!NeedsReseal(vault, o)) return absl::OkStatus();
+        RETURN_IF_ERROR(OpenOrg(vault, &o));
+        ASSIGN_OR_RETURN(std::string stored,
+                         SerializeSealed(vault, o, SealOrg));
+        batch.Put(cf_->orgs, key, stored);
+        ++stats.orgs;
+        return FlushIfLarge(db_.get(), &batch);
+      }));
+  // A conflict (in the hub column family or in a log entry) needs a reseal
+  // when any side does.
+  auto conflict_needs = [&vault](const v1::Conflict& c) {
+    for (const v1::ConflictSide& side : c.sides()) {
+      if ((side.has_member() && NeedsReseal(vault, side.member())) ||
+          (side.has_org() && NeedsReseal(vault, side.org()))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  RETURN_IF_ERROR(ForEachStored<v1::Conflict>(
+      db_.get(), cf_->hub, keys::ConflictKey(""), "conflict",
+      [&](const rocksdb::Slice& key, v1::Conflict& c) -> absl::Status {
+        if (!conflict_needs(c)) return absl::OkStatus();
+        RETURN_IF_ERROR(OpenConflict(vault, &c));
+        ASSIGN_OR_RETURN(std::string stored,
+                         SerializeSealed(vault, c, SealConflict));
+        batch.Put(cf_->hub, key, stored);
+        ++stats.conflicts;
+        return FlushIfLarge(db_.get(), &batch);
+      }));
+  RETURN_IF_ERROR(ForEachStored<v1::Change>(
+      db_.get(), cf_->log, "", "log entry",
+      [&](const rocksdb::Slice& key, v1::Change& c) -> absl::Status {
+        const bool rewrite =
+            (c.has_member() && NeedsReseal(vault, c.member())) ||
+            (c.has_org() && NeedsReseal(vault, c.org())) ||
+            (c.has_conflict() && conflict_needs(c.conflict()));
+        if (!rewrite) return absl::OkStatus();
+        RETURN_IF_ERROR(OpenChange(vault, &c));
+        ASSIGN_OR_RETURN(std::string stored,
+                         SerializeSealed(vault, c, SealChange));
+        batch.Put(cf_->log, key, stored);
+        ++stats.log_entries;
+        return FlushIfLarge(db_.get(), &batch);
+      }));
+  batch.Put(cf_->meta, keys::kMetaIndexKey, vault.IndexKeyCheck());
+  batch.Put(cf_->meta, keys::kMetaDataKeys, absl::StrCat(vault.active_key()));
+  batch.Put(cf_->meta, keys::kMetaSchema, keys::kSchemaVersion);
+  batch.Delete(cf_->meta, keys::kMetaResealPending);
+  RETURN_IF_ERROR(FromRocks(db_->Write(durable, &batch), "reseal"));
+  // Compaction drops the old values from the files, so a retired key (or
+  // the plaintext of a store written before sealing) no longer decrypts
+  // anything on disk.
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* cf :
+       {cf_->members, cf_->orgs, cf_->hub, cf_->log, cf_->index}) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, cf, nullptr, nullptr),
+                              "reseal compaction"));
+  }
+  needs_reseal_ = false;
+  return stats;
+}
+
 absl::StatusOr<CommitResult> Store::Commit(const WriteSet& writes,
                                            absl::string_view author) {
   absl::StatusOr<CommitResult> result = CommitImpl(writes, author);
@@ -1910,9 +2275,11 @@ absl::StatusOr<CommitResult> Store::CommitImpl(const WriteSet& writes,
     change.set_origin_seq(seq);
     change.set_hlc(last_hlc = hlc_->Now());
     change.set_author(std::string(author));
+    const PreparedRecord* prepared =
+        i < writes.prepared_.size() ? writes.prepared_[i].get() : nullptr;
     RETURN_IF_ERROR(StageChange(ctx, change,
                                 writes.modes_[i] == WriteSet::Mode::kCreate,
-                                /*unique_person=*/true, pos, &batch));
+                                /*unique_person=*/true, pos, &batch, prepared));
     if (GoesDown(change)) ctx.PutIndex(keys::DownKey(pos), "");
     ++seq;
     ++pos;

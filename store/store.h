@@ -39,6 +39,10 @@ class Env;
 
 namespace unionsync {
 
+class Store;
+class Vault;
+struct PreparedRecord;
+
 struct StoreOptions {
   std::string path;
   // The node this store belongs to. Opening a store written by another node
@@ -56,6 +60,28 @@ struct StoreOptions {
   // Maintain the progress aggregates (per region, system and day, and per
   // organisation; see GetScopeCounters). Off only to measure their cost.
   bool track_progress = true;
+  // Keys for personal data at rest (vault/vault.h); required. ID and phone
+  // numbers are stored encrypted under its active data key and indexed by
+  // keyed hash under its index key.
+  std::shared_ptr<const Vault> vault;
+  // Re-encrypt every record under the vault's active data key and rebuild
+  // the ID-number index under its index key while opening (see
+  // Store::Reseal). Needed after the index key changes; a store written
+  // before encryption existed (schema 3), or one whose reseal was
+  // interrupted, is resealed when opened whatever this says.
+  bool reseal = false;
+};
+
+// What Store::Reseal did.
+struct ResealStats {
+  uint64_t members = 0;        // Member records rewritten.
+  uint64_t orgs = 0;           // Organisation records rewritten.
+  uint64_t log_entries = 0;    // Change-log entries rewritten.
+  uint64_t conflicts = 0;      // Conflict records rewritten.
+  uint64_t index_entries = 0;  // ID-number index entries written.
+  // Sealed values found under each data key before the reseal (0: in
+  // plaintext, written before encryption existed).
+  std::map<uint32_t, uint64_t> sealed_under;
 };
 
 // A set of record writes and audit entries committed atomically by
@@ -92,6 +118,13 @@ class WriteSet {
     return changes_.empty() && audit_.empty() && local_.empty();
   }
 
+  // Does the per-record work that needs no lock ahead of Store::Commit, on
+  // the calling thread: encrypting members' personal fields, serialising and
+  // hashing them. A bulk writer prepares its next batch while the previous
+  // one commits. Optional: Commit does whatever was not prepared, and records
+  // added after Prepare are simply not prepared.
+  absl::Status Prepare(const Store& store);
+
  private:
   friend class Store;
   // Appends a change of `kind` (its record is set by the caller).
@@ -100,6 +133,8 @@ class WriteSet {
   std::vector<Mode> modes_;  // Parallel to changes_.
   std::vector<v1::AuditEntry> audit_;
   std::vector<std::pair<std::string, std::optional<std::string>>> local_;
+  // Parallel to changes_ (shorter or with nulls where not prepared).
+  std::vector<std::shared_ptr<const PreparedRecord>> prepared_;
 };
 
 // What a Commit wrote.
@@ -186,6 +221,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& node_id() const { return node_id_; }
+  const Vault& vault() const { return *vault_; }
   // Random id chosen when the store was created. A recreated or restored store
   // gets a new one, so replication never resumes from a checkpoint that
   // belonged to an earlier store.
@@ -364,6 +400,17 @@ class Store {
   // order up to a minute of clock skew.
   absl::StatusOr<AuditPage> SearchAudit(const AuditQuery& query) const;
 
+  // Re-encrypts every record that is in plaintext or sealed under a data key
+  // other than the vault's active one (organisations, members, change-log
+  // entries, conflicts), and rebuilds the ID-number index under the vault's
+  // index key, in batches; crash-safe (a marker makes the next Open finish
+  // it) and idempotent. Once it has run, data keys other than the active one
+  // can be removed from the key file. Runs under the commit lock: commits
+  // wait.
+  absl::StatusOr<ResealStats> Reseal();
+  // What the reseal done while opening found (empty when none ran).
+  const ResealStats& open_reseal() const { return open_reseal_; }
+
   // Hash of one entry (SHA-256 over its deterministic serialisation with `hash`
   // cleared).
   static std::string AuditEntryHash(const v1::AuditEntry& entry);
@@ -376,6 +423,9 @@ class Store {
 
   Store() = default;
   absl::Status LoadMeta(const StoreOptions& options, bool created);
+  // Refuses a key file lacking a data key records may be sealed under;
+  // records the active key as in use.
+  absl::Status CheckDataKeys(const std::string& path);
   // Indexes audit entries written before the search index existed (once).
   absl::Status IndexOldAudit();
   // The first seq in [1, head] whose entry's time is >= t (head + 1 when
@@ -392,9 +442,11 @@ class Store {
   // entry. `change` has origin, sequence, incarnation and HLC set.
   // `unique_person` refuses a second active member with the same ID number
   // (local entry); replicated records are kept and reconciled at the hub.
+  // `prepared`, when given, is WriteSet::Prepare's work for this change.
   absl::Status StageChange(CommitContext& ctx, v1::Change& change,
                            bool must_create, bool unique_person,
-                           uint64_t log_pos, void* batch);
+                           uint64_t log_pos, void* batch,
+                           const PreparedRecord* prepared = nullptr);
 
   std::string node_id_;
   std::string incarnation_ ABSL_GUARDED_BY(commit_mu_);
@@ -403,6 +455,10 @@ class Store {
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Handles> cf_;
+  std::shared_ptr<const Vault> vault_;
+  ResealStats open_reseal_;
+  // Set by LoadMeta: the store must be resealed before use.
+  bool needs_reseal_ = false;
 
   absl::StatusOr<CommitResult> CommitImpl(const WriteSet& writes,
                                           absl::string_view author);

@@ -20,6 +20,7 @@
 #include "synth/synth.h"
 #include "testing/audit_tamper.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/admin.pb.h"
 
 namespace unionsync::cli {
@@ -120,6 +121,7 @@ class AuditRunTest : public ::testing::Test {
   void StartNode() {
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();

@@ -19,6 +19,7 @@
 #include "node/node_server.h"
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/admin.pb.h"
 #include "unionsync/v1/export.pb.h"
 
@@ -56,6 +57,7 @@ class ExportRunTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();

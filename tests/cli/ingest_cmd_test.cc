@@ -21,6 +21,7 @@
 #include "node/node_server.h"
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/ingest.pb.h"
 
 namespace unionsync::cli {
@@ -133,6 +134,7 @@ class IngestRunTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();

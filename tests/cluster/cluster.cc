@@ -53,6 +53,7 @@ absl::Status MakeCertificates(const std::string& certs_scripts,
   std::string script = absl::StrCat(s, "/make-ca.sh ", d);
   for (const std::string& org : orgs) {
     absl::StrAppend(&script, " && ", s, "/make-node-cert.sh ", d, " ",
+                    ShellQuote(org), " && ", s, "/make-node-keys.sh ", d, " ",
                     ShellQuote(org));
   }
   const std::string cmd = absl::StrCat("bash -euo pipefail -c ",
@@ -70,6 +71,10 @@ TlsFiles TlsOf(const std::string& dir, const std::string& org) {
   t.cert_pem_path = absl::StrCat(dir, "/", org, ".pem");
   t.key_pem_path = absl::StrCat(dir, "/", org, ".key");
   return t;
+}
+
+std::string KeyFileOf(const std::string& dir, const std::string& org) {
+  return absl::StrCat(dir, "/", org, ".keys");
 }
 
 // ---------------------------------------------------------------------------
@@ -233,6 +238,9 @@ absl::Status NodeProcess::Start(std::chrono::milliseconds timeout) {
     argv.push_back("--tls_ca=" + spec_.tls.ca_pem_path);
     argv.push_back("--tls_cert=" + spec_.tls.cert_pem_path);
     argv.push_back("--tls_key=" + spec_.tls.key_pem_path);
+  }
+  if (!spec_.key_file.empty()) {
+    argv.push_back("--key_file=" + spec_.key_file);
   }
   if (spec_.repl_port) {
     argv.push_back("--repl_listen=127.0.0.1:0");

@@ -46,14 +46,18 @@ using ::unionsync::testing::ShellQuote;  // tests/testing/shell.h
 std::string ReadFileOrEmpty(const std::string& path);
 
 // Creates a development CA in `dir` (certs/make-ca.sh) and a certificate for
-// each of `orgs` (certs/make-node-cert.sh). `certs_scripts` is the repository's
-// certs/ directory.
+// each of `orgs` (certs/make-node-cert.sh), and each one's key file for
+// personal data at rest (certs/make-node-keys.sh; one index key per `dir`).
+// `certs_scripts` is the repository's certs/ directory.
 absl::Status MakeCertificates(const std::string& certs_scripts,
                               const std::string& dir,
                               const std::vector<std::string>& orgs);
 
 // The TLS files of `org` in a directory made by MakeCertificates.
 TlsFiles TlsOf(const std::string& dir, const std::string& org);
+
+// The key file (--key_file) of `org` in a directory made by MakeCertificates.
+std::string KeyFileOf(const std::string& dir, const std::string& org);
 
 // One child process: argv[0] is the binary, stdin is /dev/null, stdout and
 // stderr are appended to `log_path`. The child gets SIGKILL when the thread
@@ -94,6 +98,7 @@ struct NodeSpec {
   std::string node_id;
   std::string dir;  // Holds data/, the log and the port files.
   TlsFiles tls;
+  std::string key_file;   // --key_file; outside `dir`.
   bool repl_port = true;  // Serve a replication port (--repl_listen port 0).
   std::string parent_address;
   std::string parent_id;
@@ -130,6 +135,7 @@ class NodeProcess {
   // The last `bytes` of the log, for failure messages.
   std::string LogTail(size_t bytes = 3000) const;
   const std::string& id() const { return spec_.node_id; }
+  const std::string& key_file() const { return spec_.key_file; }
   NodeSpec& spec() { return spec_; }
   Process& process() { return process_; }
   int starts() const { return starts_; }

@@ -45,6 +45,7 @@
 #include "testing/store_checks.h"
 #include "tls/tls.h"
 #include "unionsync/v1/replication.grpc.pb.h"
+#include "vault/vault.h"
 
 namespace unionsync::cluster {
 namespace {
@@ -79,9 +80,13 @@ std::string Show(const absl::StatusOr<v1::SubtreeCounters>& c) {
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const NodeProcess& node) {
+  absl::StatusOr<std::shared_ptr<const Vault>> vault =
+      Vault::LoadFile(node.key_file());
+  if (!vault.ok()) return vault.status();
   StoreOptions o;
   o.path = node.data_dir();
   o.node_id = node.id();
+  o.vault = *std::move(vault);
   o.create_if_missing = false;
   return Store::Open(o);
 }
@@ -263,6 +268,7 @@ class ClusterTest : public ::testing::Test {
     spec.node_id = id;
     spec.dir = dir_ + "/" + id;
     spec.tls = Tls(ca, id);
+    spec.key_file = KeyFileOf(*certs_ + "/" + ca, id);
     return std::make_unique<NodeProcess>(std::move(spec));
   }
 
@@ -1190,6 +1196,89 @@ TEST_F(ClusterTest, ChildRestoredFromABackupConvergesWithItsParent) {
         << at_b.credential_author_org() << " updated " << at_b.updated_at_ms();
   }
   if (converged) InspectStores(acked_t1, acked_d1);
+}
+
+}  // namespace
+}  // namespace unionsync::cluster
+
+namespace unionsync::cluster {
+namespace {
+
+// docs/KEYS.md, "Rotating a data key", with the real scripts and binaries: a
+// new data key while d1 keeps serving, `--reseal`, the old key retired; a
+// node whose key file lacks a key its store needs refuses to start.
+TEST_F(ClusterTest, DataKeyRotationFollowsTheOperatorProcedure) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(/*with_t1=*/false));
+  std::vector<v1::Member> acked;
+  grpc::Status s = AddMembers(*gd1_, 10, gen_, &acked);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  ASSERT_NO_FATAL_FAILURE(AwaitConvergence(std::chrono::seconds(60)));
+
+  // d1's own copy of its key file, so the suite's files stay as they were.
+  const std::string keys = dir_ + "/d1.keys";
+  std::filesystem::copy_file(d1_->key_file(), keys);
+  d1_->spec().key_file = keys;
+  const std::string scripts = kCertsScripts;
+  auto run = [](const std::string& cmd) {
+    return std::system((cmd + " >/dev/null 2>&1").c_str());
+  };
+
+  // 1. A second data key, active; d1 restarts and writes under it.
+  EXPECT_EQ(StopNode(*d1_), 0);
+  ASSERT_EQ(run(scripts + "/rotate-data-key.sh " + ShellQuote(keys)), 0);
+  ASSERT_NO_FATAL_FAILURE(RestartD1());
+  d1_admin_ = std::make_unique<Session>(d1_.get(), "d1admin", kStrong);
+  gd1_ = std::make_unique<Session>(d1_.get(), "gd1admin", kStrong);
+  s = AddMembers(*gd1_, 5, gen_, &acked);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  ASSERT_NO_FATAL_FAILURE(AwaitConvergence(std::chrono::seconds(60)));
+  EXPECT_EQ(StopNode(*d1_), 0);
+
+  // Retiring key 1 now would strand the first ten members: refused.
+  const std::string early = dir_ + "/d1-early.keys";
+  std::filesystem::copy_file(keys, early);
+  ASSERT_EQ(run(scripts + "/rotate-data-key.sh --retire " + ShellQuote(early)),
+            0);
+  {
+    Process p;
+    ASSERT_OK(
+        p.Start({kNodeBinary, "--node_id=d1", "--data_dir=" + d1_->data_dir(),
+                 "--key_file=" + early, "--listen=127.0.0.1:0"},
+                dir_ + "/early.log"));
+    const std::optional<int> code = p.WaitExit(30s);
+    ASSERT_TRUE(code.has_value()) << "d1 started without data key 1";
+    EXPECT_NE(*code, 0);
+    EXPECT_THAT(ReadFileOrEmpty(dir_ + "/early.log"),
+                HasSubstr("data key(s) 1,"));
+  }
+
+  // 2. The reseal.
+  {
+    Process p;
+    ASSERT_OK(
+        p.Start({kNodeBinary, "--node_id=d1", "--data_dir=" + d1_->data_dir(),
+                 "--key_file=" + keys, "--reseal"},
+                dir_ + "/reseal.log"));
+    const std::optional<int> code = p.WaitExit(60s);
+    const std::string out = ReadFileOrEmpty(dir_ + "/reseal.log");
+    ASSERT_EQ(code, std::optional<int>(0)) << out;
+    EXPECT_THAT(out, HasSubstr("resealed under data key 2"));
+    EXPECT_THAT(out, HasSubstr("key 1="));
+    EXPECT_THAT(out, HasSubstr("key 2=5"));  // The five members after step 1.
+  }
+
+  // 3. Key 1 retired; d1 starts, serves and replicates everything.
+  ASSERT_EQ(run(scripts + "/rotate-data-key.sh --retire " + ShellQuote(keys)),
+            0);
+  EXPECT_THAT(ReadFileOrEmpty(keys), ::testing::Not(HasSubstr("data 1 ")));
+  ASSERT_NO_FATAL_FAILURE(RestartD1());
+  gd1_ = std::make_unique<Session>(d1_.get(), "gd1admin", kStrong);
+  s = AddMembers(*gd1_, 2, gen_, &acked);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  ASSERT_NO_FATAL_FAILURE(AwaitConvergence(std::chrono::seconds(60)));
+  // Every acknowledged member, ID and phone numbers included, is the same at
+  // d1 (opened with the new key file only) and at the hub.
+  InspectStores({}, acked);
 }
 
 }  // namespace

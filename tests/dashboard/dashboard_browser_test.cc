@@ -30,6 +30,7 @@
 #include "node/node_server.h"
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 
 #ifndef UNIONSYNC_TEST_ARTIFACTS_DIR
 #error "UNIONSYNC_TEST_ARTIFACTS_DIR must name the screenshot directory"
@@ -101,6 +102,7 @@ class DashboardBrowserTest : public ::testing::Test {
     // The real hub, serving its dashboard on a free loopback port.
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/hub";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();

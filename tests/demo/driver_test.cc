@@ -17,6 +17,7 @@
 #include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 
 namespace unionsync {
 namespace {
@@ -39,6 +40,7 @@ class TestNode {
     t->dir_ = dir;
     NodeOptions options;
     options.node_id = kCity;
+    options.vault = testing::TestVault(kCity);
     options.data_dir = t->dir_ + "/store";
     options.listen = "127.0.0.1:0";
     options.admin.scrypt = ScryptParams::ForTests();
@@ -190,6 +192,7 @@ class TestTree {
                                         bool children) {
     NodeOptions o;
     o.node_id = id;
+    o.vault = testing::TestVault(id);
     o.data_dir = absl::StrCat(dir_, "/", id);
     o.listen = "127.0.0.1:0";
     if (children) o.repl_listen = "127.0.0.1:0";

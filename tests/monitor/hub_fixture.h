@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 
 namespace unionsync::testing {
 
@@ -37,6 +38,7 @@ class HubFixture {
     StoreOptions o;
     o.path = dir_;
     o.node_id = kHub;
+    o.vault = TestVault(kHub);
     o.clock = &clock_;
     o.sync = false;
     clock_.SetMs(ChinaMs("2019-09-01", 9));
@@ -56,6 +58,23 @@ class HubFixture {
   }
 
   Store& store() { return *store_; }
+
+  // Closes the hub's store and opens it again with `vault` (resealing it
+  // when asked), as an operator does after a key rotation.
+  absl::Status Reopen(std::shared_ptr<const Vault> vault, bool reseal) {
+    store_.reset();
+    StoreOptions o;
+    o.path = dir_;
+    o.node_id = kHub;
+    o.vault = std::move(vault);
+    o.reseal = reseal;
+    o.clock = &clock_;
+    o.sync = false;
+    auto s = Store::Open(o);
+    if (!s.ok()) return s.status();
+    store_ = *std::move(s);
+    return absl::OkStatus();
+  }
   FakeClock& clock() { return clock_; }
 
   v1::Org Org(const std::string& id, const std::string& parent,

@@ -305,7 +305,7 @@ TEST_F(CampaignReplayTest, WarningsRiseEscalateAndClearOnTheRightDays) {
   // and a warning to each union, escalated a week later, cleared when d2
   // removed its copy.
   const std::string conflict_id =
-      Reconciler::PersonConflictId(duplicate_number);
+      Reconciler::PersonConflictId(hub_.store().vault(), duplicate_number);
   auto conflict = hub_.store().GetConflict(conflict_id);
   ASSERT_TRUE(conflict.ok());
   EXPECT_EQ(conflict->kind(), v1::DUPLICATE_PERSON);

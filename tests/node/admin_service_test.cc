@@ -18,6 +18,7 @@
 #include "testing/audit_tamper.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 
 namespace unionsync {
@@ -43,6 +44,7 @@ class AdminServiceTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();
@@ -871,6 +873,7 @@ TEST_F(AdminServiceTest, DataSurvivesRestart) {
   node_.reset();
   NodeOptions o;
   o.node_id = kCity;
+  o.vault = testing::TestVault(kCity);
   o.data_dir = dir_ + "/db";
   o.listen = "127.0.0.1:0";
   o.admin.scrypt = ScryptParams::ForTests();
@@ -899,6 +902,7 @@ void RestartNode(const std::string& dir, FakeClock* clock,
   if (while_down) while_down();
   NodeOptions o;
   o.node_id = kCity;
+  o.vault = testing::TestVault(kCity);
   o.data_dir = dir + "/db";
   o.listen = "127.0.0.1:0";
   o.admin.scrypt = ScryptParams::ForTests();

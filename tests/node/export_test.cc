@@ -25,6 +25,7 @@
 #include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 #include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/export.grpc.pb.h"
@@ -55,6 +56,7 @@ class ExportTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();
@@ -602,6 +604,7 @@ class ExportReplicationTest : public ::testing::Test {
 TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
   NodeOptions h;
   h.node_id = kCity;
+  h.vault = testing::TestVault(kCity);
   h.data_dir = dir_ + "/hub";
   h.listen = "127.0.0.1:0";
   h.repl_listen = "127.0.0.1:0";
@@ -622,6 +625,7 @@ TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
 
   NodeOptions c;
   c.node_id = "d1";
+  c.vault = testing::TestVault("d1");
   c.data_dir = dir_ + "/d1";
   c.listen = "127.0.0.1:0";
   c.tls = Tls("d1");
@@ -731,7 +735,7 @@ TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
   }));
   EXPECT_EQ(hub_->store().GetExportRequest(id)->fingerprint(),
             file.fingerprint());
-  // Traced at d1, the node whose key signed it.
+  // Traced at d1, the node whose key made its keyed check.
   v1::TraceExportRequest trace;
   trace.set_file(file.content());
   v1::TraceExportResponse traced;
@@ -740,6 +744,21 @@ TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(traced.export_().request().recipient(), "赵六");
   EXPECT_EQ(traced.export_().approvals_size(), 2);
+  // And at the hub, from the replicated request, for a file leaked anywhere.
+  v1::TraceExportResponse at_city;
+  s = at_hub.Call(at_hub.exports.get(), &E::TraceExport, city_token, trace,
+                  &at_city);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(at_city.export_().request().recipient(), "赵六");
+  EXPECT_EQ(at_city.fingerprint(), file.fingerprint());
+  // A fingerprint with one character changed does not trace there either.
+  std::string forged = file.fingerprint();
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  v1::TraceExportRequest bad;
+  bad.set_fingerprint(forged);
+  s = at_hub.Call(at_hub.exports.get(), &E::TraceExport, city_token, bad);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
 }
 
 TEST(ExportFingerprintTest, ParsesTheRequestId) {

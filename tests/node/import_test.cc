@@ -24,6 +24,7 @@
 #include "node/node_server.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/ingest.grpc.pb.h"
 
@@ -59,6 +60,7 @@ class ImportTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();

@@ -22,6 +22,7 @@
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/monitor.grpc.pb.h"
 
@@ -42,6 +43,7 @@ class MonitorServiceTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/db";
     o.listen = "127.0.0.1:0";
     o.admin.scrypt = ScryptParams::ForTests();
@@ -346,7 +348,8 @@ TEST_F(MonitorServiceTest, ConflictsAreFoundMaskedResolvedAndStreamed) {
   const v1::Conflict& c = conflicts.conflicts(0);
   EXPECT_EQ(c.kind(), v1::DUPLICATE_PERSON);
   EXPECT_EQ(c.state(), v1::CONFLICT_OPEN);
-  EXPECT_EQ(c.id(), Reconciler::PersonConflictId(number));
+  EXPECT_EQ(c.id(),
+            Reconciler::PersonConflictId(node_->store().vault(), number));
   ASSERT_EQ(c.sides_size(), 2);
   for (const v1::ConflictSide& side : c.sides()) {
     // Both sides kept, the numbers masked in what staff read.

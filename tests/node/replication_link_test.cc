@@ -28,6 +28,7 @@
 #include "testing/audit_tamper.h"
 #include "testing/shell.h"
 #include "testing/status_matchers.h"
+#include "testing/test_vault.h"
 #include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/replication.grpc.pb.h"
@@ -182,6 +183,7 @@ class ReplicationLinkTest : public ::testing::Test {
   NodeOptions HubOptions() const {
     NodeOptions o;
     o.node_id = kCity;
+    o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/hub";
     o.listen = "127.0.0.1:0";
     o.repl_listen = absl::StrCat("127.0.0.1:", hub_repl_port_);
@@ -193,6 +195,7 @@ class ReplicationLinkTest : public ::testing::Test {
   NodeOptions D1Options() const {
     NodeOptions o;
     o.node_id = "d1";
+    o.vault = testing::TestVault("d1");
     o.data_dir = dir_ + "/d1";
     o.listen = "127.0.0.1:0";
     o.tls = Tls("ca", "d1");
@@ -572,6 +575,7 @@ TEST_F(ReplicationLinkTest, ChildChecksWhichParentItReached) {
 TEST_F(ReplicationLinkTest, RefusesToStartWithoutTlsOrWithAnotherCertificate) {
   NodeOptions o;
   o.node_id = "d1";
+  o.vault = testing::TestVault("d1");
   o.data_dir = dir_ + "/x";
   o.listen = "127.0.0.1:0";
   o.repl_listen = "127.0.0.1:0";

@@ -29,6 +29,7 @@
 #include "synth/synth.h"
 #include "testing/audit_tamper.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 
 namespace unionsync {
 namespace {
@@ -220,7 +221,8 @@ class Sim {
       std::set<std::string> expected = invalid;
       for (const auto& [number, ids] : holders) {
         if (ids.size() < 2) continue;
-        const std::string id = Reconciler::PersonConflictId(number);
+        const std::string id =
+            Reconciler::PersonConflictId(hub.vault(), number);
         expected.insert(id);
         auto c = hub.GetConflict(id);
         std::set<std::string> sides;
@@ -364,6 +366,7 @@ class Sim {
     StoreOptions o;
     o.path = "/sim/" + n.id;
     o.node_id = n.id;
+    o.vault = testing::TestVault(n.id);
     o.clock = &clock_;
     o.env = env_.get();
     o.sync = false;  // Memory env: sync is meaningless; restarts are clean.

@@ -14,9 +14,11 @@
 #include "common/crypto.h"
 #include "rocksdb/db.h"
 #include "store/keys.h"
+#include "store/store_testing.h"
 #include "synth/synth.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
+#include "testing/test_vault.h"
 
 namespace unionsync {
 namespace {
@@ -26,32 +28,8 @@ using ::unionsync::testing::CheckStoreInvariants;
 using ::unionsync::testing::IsOk;
 using ::unionsync::testing::StatusIs;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/unionsync_store_test_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path(absl::string_view sub = "db") const {
-    return absl::StrCat(path_, "/", sub);
-  }
-
- private:
-  std::string path_;
-};
-
-v1::Org MakeOrg(const std::string& id, const std::string& parent,
-                v1::OrgKind kind, int tier) {
-  v1::Org o;
-  o.set_id(id);
-  o.set_parent_id(parent);
-  o.set_name(absl::StrCat("工会", id));
-  o.set_kind(kind);
-  o.set_tier(tier);
-  o.set_status(v1::ORG_ACTIVE);
-  return o;
-}
+using ::unionsync::testing::MakeOrg;
+using ::unionsync::testing::TempDir;
 
 v1::Account MakeAccount(const std::string& user, const std::string& org,
                         v1::Role role, v1::CredentialState state) {
@@ -76,6 +54,7 @@ absl::Status BuildTree(Store& store) {
 std::unique_ptr<Store> OpenOrDie(const std::string& path,
                                  const std::string& node = "city") {
   StoreOptions o;
+  o.vault = testing::TestVault();
   o.path = path;
   o.node_id = node;
   auto s = Store::Open(o);
@@ -110,6 +89,7 @@ TEST(StoreTest, RefusesStoreOfAnotherNode) {
   TempDir dir;
   OpenOrDie(dir.path(), "node-a");
   StoreOptions o;
+  o.vault = testing::TestVault();
   o.path = dir.path();
   o.node_id = "node-b";
   EXPECT_THAT(Store::Open(o), StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -121,6 +101,7 @@ TEST(StoreTest, RefusesDirectoryThatIsNotAStore) {
   std::filesystem::create_directories(dir.path());
   std::ofstream(dir.path() + "/notes.txt") << "hello";
   StoreOptions o;
+  o.vault = testing::TestVault();
   o.path = dir.path();
   o.node_id = "city";
   EXPECT_THAT(Store::Open(o), StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -140,6 +121,7 @@ TEST(StoreTest, CorruptStoreFailsLoudly) {
     }
   }
   StoreOptions o;
+  o.vault = testing::TestVault();
   o.path = dir.path();
   o.node_id = "city";
   auto r = Store::Open(o);
@@ -149,6 +131,7 @@ TEST(StoreTest, CorruptStoreFailsLoudly) {
 TEST(StoreTest, MissingStoreWithoutCreateIsNotFound) {
   TempDir dir;
   StoreOptions o;
+  o.vault = testing::TestVault();
   o.path = dir.path();
   o.node_id = "city";
   o.create_if_missing = false;
@@ -359,6 +342,7 @@ TEST(StoreTest, RandomWorkloadKeepsInvariants) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
     TempDir dir;
     StoreOptions o;
+    o.vault = testing::TestVault();
     o.path = dir.path();
     o.node_id = "city";
     o.sync = false;  // Durability is tested by the crash test; this one checks
@@ -424,6 +408,7 @@ TEST(StoreCrashTest, KillMidWriteLeavesAllOrNothing) {
     if (pid == 0) {
       close(pipefd[0]);
       StoreOptions o;
+      o.vault = testing::TestVault();
       o.path = dir.path();
       o.node_id = "city";
       auto store = Store::Open(o);

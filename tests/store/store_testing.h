@@ -1,0 +1,46 @@
+// Helpers shared by the store's tests: a scratch directory and organisations.
+#ifndef UNIONSYNC_TESTS_STORE_STORE_TESTING_H_
+#define UNIONSYNC_TESTS_STORE_STORE_TESTING_H_
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "unionsync/v1/model.pb.h"
+
+namespace unionsync::testing {
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/unionsync_store_test_XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path(absl::string_view sub = "db") const {
+    return absl::StrCat(path_, "/", sub);
+  }
+
+ private:
+  std::string path_;
+};
+
+inline v1::Org MakeOrg(const std::string& id, const std::string& parent,
+                       v1::OrgKind kind, int tier) {
+  v1::Org o;
+  o.set_id(id);
+  o.set_parent_id(parent);
+  o.set_name(absl::StrCat("工会", id));
+  o.set_kind(kind);
+  o.set_tier(tier);
+  o.set_status(v1::ORG_ACTIVE);
+  return o;
+}
+
+}  // namespace unionsync::testing
+
+#endif  // UNIONSYNC_TESTS_STORE_STORE_TESTING_H_
