@@ -86,14 +86,18 @@ inline std::string OrgMemberKey(absl::string_view org,
                                 absl::string_view member) {
   return absl::StrCat("m/", org, "/", member);  // ("")
 }
-// Active members only. One person may be active in unions of two different
-// nodes until the hub reconciles it, so the key carries the member id.
-inline std::string IdNumberPrefix(absl::string_view id_number) {
-  return absl::StrCat("n/", id_number, "/");
+// Active members by the keyed hash of their ID number (vault/records.h):
+// one key per person, read with a point lookup (bloom filters answer the
+// usual "nobody yet" cheaply). The value lists the holders' member ids,
+// comma-separated: one, or more only where replicas from different nodes
+// disagree, for the hub to reconcile.
+inline std::string IdNumberKey(absl::string_view token) {
+  return absl::StrCat("n/", token);
 }
-inline std::string IdNumberKey(absl::string_view id_number,
+// Scratch keys of Store::Reseal while it rebuilds the index.
+inline std::string ResealIdKey(absl::string_view token,
                                absl::string_view member) {
-  return absl::StrCat("n/", id_number, "/", member);  // ("")
+  return absl::StrCat("r/", token, "/", member);
 }
 inline std::string OrgAccountPrefix(absl::string_view org) {
   return absl::StrCat("a/", org, "/");

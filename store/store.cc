@@ -88,6 +88,11 @@ absl::Status OpenStored(const Vault& vault, v1::Conflict* c) {
   return OpenConflict(vault, c);
 }
 
+// The member ids of an ID-number index value ("a,b").
+std::vector<std::string> SplitHolders(absl::string_view value) {
+  return absl::StrSplit(value, ',', absl::SkipEmpty());
+}
+
 // The serialisation of `change` (a member change) with its member replaced by
 // `stored_member`, the member's stored serialisation: a message field may be
 // written as its tag, length and bytes anywhere in the enclosing message.
@@ -592,9 +597,24 @@ absl::StatusOr<std::vector<std::string>> ScanSuffixes(
 
 absl::StatusOr<std::vector<std::string>> Store::MembersWithIdNumber(
     absl::string_view id_number) const {
-  return ScanSuffixes(db_.get(), cf_->index,
-                      keys::IdNumberPrefix(IdNumberToken(*vault_, id_number)),
-                      "", std::numeric_limits<size_t>::max());
+  std::string value;
+  rocksdb::Status s = db_->Get(
+      rocksdb::ReadOptions(), cf_->index,
+      Sl(keys::IdNumberKey(IdNumberToken(*vault_, id_number))), &value);
+  if (s.IsNotFound()) return std::vector<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "ID-number index"));
+  return SplitHolders(value);
+}
+
+absl::StatusOr<uint64_t> Store::CountIdIndexEntries() const {
+  uint64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+  for (it->Seek("n/"); it->Valid() && it->key().starts_with("n/"); it->Next()) {
+    n += SplitHolders(Sv(it->value())).size();
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "ID-number index scan"));
+  return n;
 }
 
 absl::StatusOr<v1::Member> Store::FindMemberByIdNumber(
@@ -1399,6 +1419,20 @@ class Store::CommitContext {
     }
     return std::vector<std::string>(out.begin(), out.end());
   }
+  // Member ids holding the ID-number token, as of this commit.
+  absl::StatusOr<std::vector<std::string>> IdHolders(const std::string& token) {
+    ASSIGN_OR_RETURN(std::optional<std::string> v,
+                     Get(store_->cf_->index, index_, keys::IdNumberKey(token)));
+    return SplitHolders(v.value_or(""));
+  }
+  void SetIdHolders(const std::string& token,
+                    const std::vector<std::string>& ids) {
+    if (ids.empty()) {
+      DeleteIndex(keys::IdNumberKey(token));
+    } else {
+      PutIndex(keys::IdNumberKey(token), absl::StrJoin(ids, ","));
+    }
+  }
   absl::StatusOr<std::optional<std::string>> Version(const std::string& key) {
     return Get(store_->cf_->versions, versions_, key);
   }
@@ -1822,9 +1856,19 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       const bool already_active = prev.has_value() &&
                                   prev->status() == v1::MEMBER_ACTIVE &&
                                   prev->id_number() == m.id_number();
+      // The index entries this change touches, read before any change.
+      ASSIGN_OR_RETURN(std::vector<std::string> holders, ctx.IdHolders(token));
+      const bool prev_active =
+          prev.has_value() && prev->status() == v1::MEMBER_ACTIVE;
+      const std::string prev_token =
+          prev_active && prev->id_number() != m.id_number()
+              ? IdNumberToken(*vault_, prev->id_number())
+              : token;
+      std::vector<std::string> prev_holders;
+      if (prev_token != token) {
+        ASSIGN_OR_RETURN(prev_holders, ctx.IdHolders(prev_token));
+      }
       if (m.status() == v1::MEMBER_ACTIVE && unique_person && !already_active) {
-        ASSIGN_OR_RETURN(std::vector<std::string> holders,
-                         ctx.IndexSuffixes(keys::IdNumberPrefix(token)));
         for (const std::string& holder : holders) {
           if (holder == m.id()) continue;
           return absl::AlreadyExistsError(absl::StrCat(
@@ -1834,16 +1878,22 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       if (prev.has_value()) {
         *(old.emplace().mutable_member()) = *prev;
-        if (prev->status() == v1::MEMBER_ACTIVE) {
-          ctx.DeleteIndex(keys::IdNumberKey(
-              IdNumberToken(*vault_, prev->id_number()), prev->id()));
-        }
         if (prev->org_id() != m.org_id()) {
           ctx.DeleteIndex(keys::OrgMemberKey(prev->org_id(), m.id()));
         }
       }
-      if (m.status() == v1::MEMBER_ACTIVE) {
-        ctx.PutIndex(keys::IdNumberKey(token, m.id()), "");
+      if (prev_active || m.status() == v1::MEMBER_ACTIVE) {
+        auto drop = [&m](std::vector<std::string>& ids) {
+          ids.erase(std::remove(ids.begin(), ids.end(), m.id()), ids.end());
+        };
+        if (prev_token != token) {
+          drop(prev_holders);
+          ctx.SetIdHolders(prev_token, prev_holders);
+        }
+        drop(holders);
+        if (m.status() == v1::MEMBER_ACTIVE) holders.push_back(m.id());
+        std::sort(holders.begin(), holders.end());
+        ctx.SetIdHolders(token, holders);
       }
       ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
       ctx.SetMember(m);
@@ -2152,10 +2202,14 @@ absl::StatusOr<ResealStats> Store::Reseal() {
       db_->Put(durable, cf_->meta, keys::kMetaResealPending, "1"), "reseal"));
   rocksdb::WriteBatch batch;
 
-  // Members, and the ID-number index rebuilt from them under the index key.
-  // Every "n/" key goes ('/' + 1 == '0').
+  // Members, and the ID-number index rebuilt from them under the index key:
+  // every "n/" key goes ('/' + 1 == '0'); one scratch key per active member
+  // ("r/<token>/<member>", sorted by token) is grouped into "n/<token>"
+  // afterwards, so the rebuild never holds the index in memory.
   RETURN_IF_ERROR(
       FromRocks(batch.DeleteRange(cf_->index, "n/", "n0"), "reseal index"));
+  RETURN_IF_ERROR(
+      FromRocks(batch.DeleteRange(cf_->index, "r/", "r0"), "reseal index"));
   RETURN_IF_ERROR(ForEachStored<v1::Member>(
       db_.get(), cf_->members, "", "member",
       [&](const rocksdb::Slice& key, v1::Member& m) -> absl::Status {
@@ -2165,7 +2219,7 @@ absl::StatusOr<ResealStats> Store::Reseal() {
         RETURN_IF_ERROR(OpenMember(vault, &m));
         if (m.status() == v1::MEMBER_ACTIVE) {
           batch.Put(cf_->index,
-                    Sl(keys::IdNumberKey(IdNumberToken(vault, m.id_number()),
+                    Sl(keys::ResealIdKey(IdNumberToken(vault, m.id_number()),
                                          m.id())),
                     "");
           ++stats.index_entries;
@@ -2177,6 +2231,37 @@ absl::StatusOr<ResealStats> Store::Reseal() {
         ++stats.members;
         return FlushIfLarge(db_.get(), &batch);
       }));
+  RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "reseal index"));
+  batch.Clear();
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_->index));
+    std::string token;
+    std::vector<std::string> holders;
+    auto emit = [&]() -> absl::Status {
+      if (holders.empty()) return absl::OkStatus();
+      batch.Put(cf_->index, Sl(keys::IdNumberKey(token)),
+                Sl(absl::StrJoin(holders, ",")));
+      holders.clear();
+      return FlushIfLarge(db_.get(), &batch);
+    };
+    for (it->Seek("r/"); it->Valid() && it->key().starts_with("r/");
+         it->Next()) {
+      const absl::string_view rest = Sv(it->key()).substr(2);
+      const size_t slash = rest.find('/');
+      if (slash == absl::string_view::npos) continue;
+      if (rest.substr(0, slash) != token) {
+        RETURN_IF_ERROR(emit());
+        token = std::string(rest.substr(0, slash));
+      }
+      holders.emplace_back(rest.substr(slash + 1));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "reseal: index scan"));
+    RETURN_IF_ERROR(emit());
+    RETURN_IF_ERROR(
+        FromRocks(batch.DeleteRange(cf_->index, "r/", "r0"), "reseal index"));
+  }
   RETURN_IF_ERROR(ForEachStored<v1::Org>(
       db_.get(), cf_->orgs, "", "organisation",
       [&](const rocksdb::Slice& key, v1::Org& o) -> absl::Status {

@@ -271,6 +271,9 @@ class Store {
   // replicas from different nodes disagree, for the hub to reconcile).
   absl::StatusOr<std::vector<std::string>> MembersWithIdNumber(
       absl::string_view id_number) const;
+  // Member ids in the whole ID-number index (a scan; for consistency
+  // checks).
+  absl::StatusOr<uint64_t> CountIdIndexEntries() const;
   // The active member holding `id_number`, NOT_FOUND when none.
   absl::StatusOr<v1::Member> FindMemberByIdNumber(
       absl::string_view id_number) const;

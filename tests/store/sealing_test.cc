@@ -381,7 +381,7 @@ TEST(SealingTest, PlaintextStoreOfSchema3IsMigratedWhenOpened) {
                     .ok());
     ASSERT_TRUE(db->DeleteRange({}, cf[keys::kIndex], "n/", "n0").ok());
     ASSERT_TRUE(
-        db->Put({}, cf[keys::kIndex], keys::IdNumberKey(kIdNumber, "m1"), "")
+        db->Put({}, cf[keys::kIndex], absl::StrCat("n/", kIdNumber, "/m1"), "")
             .ok());
     ASSERT_TRUE(db->Put({}, cf["default"], keys::kMetaSchema, "3").ok());
     ASSERT_TRUE(db->Delete({}, cf["default"], keys::kMetaIndexKey).ok());

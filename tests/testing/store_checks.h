@@ -56,6 +56,15 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
         return absl::InternalError(
             absl::StrCat("id number index wrong for ", m.id()));
       }
+      // And every holder listed is an active member with that number.
+      for (const std::string& h : *holders) {
+        auto held = store.GetMember(h);
+        if (!held.ok() || held->status() != v1::MEMBER_ACTIVE ||
+            held->id_number() != m.id_number()) {
+          return absl::InternalError(absl::StrCat("id number index of ", m.id(),
+                                                  " lists stale member ", h));
+        }
+      }
     }
   }
   auto accounts = store.ListAccounts(org_id);
@@ -251,6 +260,18 @@ inline absl::Status CheckStoreInvariants(const Store& store,
     auto children = store.ListChildren(id, "", 1u << 30);
     if (!children.ok()) return children.status();
     for (const auto& c : *children) pending.push_back(c.id());
+  }
+  // The ID-number index has one entry per active member, no more.
+  {
+    auto all = store.GetCounters(root);
+    auto entries = store.CountIdIndexEntries();
+    if (!all.ok()) return all.status();
+    if (!entries.ok()) return entries.status();
+    if (*entries != static_cast<uint64_t>(all->members())) {
+      return absl::InternalError(absl::StrCat("the ID-number index lists ",
+                                              *entries, " members, but ",
+                                              all->members(), " are active"));
+    }
   }
   // The log is dense; the newest entry per record is the stored record.
   auto log = store.ReadLog(1, 1u << 30);
