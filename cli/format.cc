@@ -405,6 +405,7 @@ std::string FormatLinks(const v1::GetReplicationStatusResponse& r,
       {"PEER", "DIR", "STATE", "LAG POS", "LAG", "LAST ACK", "INFLIGHT",
        "APPLIED/DUP/REJ", "DIGEST", "LAST AGREE", "REPAIRS", "SESSIONS"}};
   std::vector<std::string> rejecting, differing;
+  std::string alarms;
   for (const v1::LinkStatus& l : r.links()) {
     const bool lagging = l.lag_positions() > 0 || l.inflight_batches() > 0;
     rows.push_back({
@@ -423,11 +424,19 @@ std::string FormatLinks(const v1::GetReplicationStatusResponse& r,
         absl::StrCat(l.sessions()),
     });
     if (l.rejected_changes() > 0) rejecting.push_back(l.peer());
+    if (l.audit_alarms() > 0) {
+      absl::StrAppend(&alarms, "ALARM: ", l.peer(),
+                      ": its audit log went back or was ", "rewritten (",
+                      l.audit_alarms(), " time(s), last ",
+                      Ago(l.audit_alarm_ms(), now_ms), "): ", l.audit_alarm(),
+                      "; check it with `unionctl audit verify` at that node\n");
+    }
     if (l.digest() == "differ" || l.digest() == "repairing") {
       differing.push_back(l.peer());
     }
   }
   absl::StrAppend(&out, "\n", FormatTable(rows, {3, 4, 6, 7, 10, 11}));
+  absl::StrAppend(&out, alarms);
   if (!rejecting.empty()) {
     absl::StrAppend(&out, "note: ", absl::StrJoin(rejecting, ", "),
                     ": changes rejected as outside the peer's scope (each one "

@@ -964,6 +964,9 @@ v1::GetReplicationStatusResponse SampleStatus(int64_t now_ms) {
   child->set_digest("differ");
   child->set_repairs(2);
   child->set_sessions(5);
+  child->set_audit_alarms(1);
+  child->set_audit_alarm("chain head went back from 812 to 790");
+  child->set_audit_alarm_ms(now_ms - 600 * 1000);
   v1::LinkStatus* idle = r.add_links();
   idle->set_peer("430102.dyl");
   idle->set_direction("child");
@@ -989,6 +992,9 @@ TEST(FormatTest, Links) {
       "    250000/17/3  differ   -                 2         5\n"
       "430102.dyl  下级  closed           0     0s  -                 0  "
       "          0/0/0  unknown  -                 0         0\n"
+      "ALARM: 430102.wlp: its audit log went back or was rewritten (1 "
+      "time(s), last 10m00s ago): chain head went back from 812 to 790; check "
+      "it with `unionctl audit verify` at that node\n"
       "note: 430102.wlp: changes rejected as outside the peer's scope (each "
       "one is audited: ReplicationReject)\n"
       "note: 430102.wlp: digests differ; a repair runs on its own (`unionctl "
