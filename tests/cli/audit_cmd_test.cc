@@ -5,22 +5,17 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
-#include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/parse.h"
-#include "cli/session.h"
 #include "cli/unionctl.h"
-#include "common/password.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
 #include "testing/audit_tamper.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/admin.pb.h"
 
 namespace unionsync::cli {
@@ -31,10 +26,9 @@ using ::testing::Not;
 using ::unionsync::testing::StatusIs;
 using Args = std::vector<std::string>;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-// 2026-11-27 10:00 China time.
-constexpr int64_t kNow = 1795744800000;
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
+using ::unionsync::testing::kStrong;
 
 TEST(AuditParseTest, Times) {
   ASSERT_OK_AND_ASSIGN(int64_t t, ParseAuditTime("2026-11-27", false));
@@ -95,21 +89,16 @@ TEST(AuditParseTest, HelpAndVerbTable) {
 class AuditRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_audit_cmd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = testing::MakeTempDir("unionsync_audit_cmd_test");
     ASSERT_NO_FATAL_FAILURE(StartNode());
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok());
-    city_token_ = Activate("admin", *pw);
-    const std::string d1 = Child(city_token_, kCity, "d1",
-                                 v1::DISTRICT_FEDERATION, "d1admin", "430102");
-    g1_token_ =
-        Child(d1, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
+    city_token_ = testing::Activate(*node_, "admin", *pw);
+    const std::string d1 = testing::CreateActiveChild(
+        *node_, city_token_, kCity, "d1", v1::DISTRICT_FEDERATION, "d1admin",
+        "430102");
+    g1_token_ = testing::CreateActiveChild(
+        *node_, d1, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
     UseSession("admin", kCity, city_token_);
   }
 
@@ -119,70 +108,19 @@ class AuditRunTest : public ::testing::Test {
   }
 
   void StartNode() {
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StartNode(testing::CityNodeOptions(dir_, &clock_), &node_));
   }
 
   void UseSession(const std::string& user, const std::string& org,
                   const std::string& token) {
-    Session s;
-    s.server = absl::StrCat("127.0.0.1:", node_->port());
-    s.token = token;
-    s.username = user;
-    s.org_id = org;
-    ASSERT_OK(WriteSessionFile(dir_ + "/home/.unionsync/session", s));
+    ASSERT_OK(
+        testing::WriteSession(dir_ + "/home", node_->port(), user, org, token));
   }
 
-  std::string Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login;
-    login.set_username(user);
-    login.set_password(initial);
-    auto session = node_->admin().Login(CallContext{}, login);
-    EXPECT_TRUE(session.ok());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    EXPECT_TRUE(node_->admin()
-                    .ChangePassword(CallContext{session->token(), ""}, req)
-                    .ok());
-    return session->token();
-  }
-
-  std::string Child(const std::string& token, const std::string& parent,
-                    const std::string& id, v1::OrgKind kind,
-                    const std::string& admin, const std::string& region) {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
-    req.set_admin_username(admin);
-    auto resp = node_->admin().CreateChildOrg(CallContext{token, ""}, req);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    return Activate(admin, resp->initial_password());
-  }
-
-  struct Result {
-    int code;
-    std::string out;
-    std::string err;
-  };
+  using Result = testing::UnionctlResult;
   Result Run(const Args& argv) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr, nullptr};
-    Environment env{"", "", dir_ + "/home"};
-    int code = RunUnionctl(argv, env, io);
-    return {code, out.str(), err.str()};
+    return testing::RunUnionctlAt(dir_ + "/home", argv);
   }
 
   std::string dir_;
@@ -203,10 +141,7 @@ TEST_F(AuditRunTest, VerifyIntactThenPointsAtTheTamperedEntry) {
   node_.reset();
   ASSERT_OK(testing::TamperAuditDetail(dir_ + "/db", nullptr, 4, "edited"));
   ASSERT_NO_FATAL_FAILURE(StartNode());
-  v1::LoginRequest login;
-  login.set_username("admin");
-  login.set_password(kStrong);
-  auto session = node_->admin().Login(CallContext{}, login);
+  auto session = testing::Login(*node_, "admin", kStrong);
   ASSERT_OK(session);
   UseSession("admin", kCity, session->token());
   r = Run({"audit", "verify"});

@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,13 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/parse.h"
-#include "cli/session.h"
 #include "cli/unionctl.h"
-#include "common/password.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/admin.pb.h"
 #include "unionsync/v1/export.pb.h"
 
@@ -30,9 +27,8 @@ using ::testing::HasSubstr;
 using ::unionsync::testing::StatusIs;
 using Args = std::vector<std::string>;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-constexpr int64_t kNow = 1795744800000;  // 2026-11-27 10:00 China time.
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
 
 TEST(ExportParseTest, FieldsAndHelp) {
   ASSERT_OK_AND_ASSIGN(std::vector<int> f,
@@ -53,28 +49,18 @@ TEST(ExportParseTest, FieldsAndHelp) {
 class ExportRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_export_cmd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    dir_ = testing::MakeTempDir("unionsync_export_cmd_test");
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StartNode(testing::CityNodeOptions(dir_, &clock_), &node_));
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok());
-    Activate("admin", *pw);
-    Child("admin", kCity, "d1", v1::DISTRICT_FEDERATION, "d1admin", "430102");
-    Child("d1admin", "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
+    tokens_["admin"] = testing::Activate(*node_, "admin", *pw);
+    tokens_["d1admin"] = testing::CreateActiveChild(
+        *node_, tokens_["admin"], kCity, "d1", v1::DISTRICT_FEDERATION,
+        "d1admin", "430102");
+    tokens_["g1admin"] =
+        testing::CreateActiveChild(*node_, tokens_["d1admin"], "d1", "g1",
+                                   v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
     v1::CreateAccountRequest lead;
     lead.set_org_id("g1");
     lead.set_username("g1lead");
@@ -82,7 +68,8 @@ class ExportRunTest : public ::testing::Test {
     auto created =
         node_->admin().CreateAccount(CallContext{tokens_["g1admin"], ""}, lead);
     ASSERT_TRUE(created.ok()) << created.status();
-    Activate("g1lead", created->initial_password());
+    tokens_["g1lead"] =
+        testing::Activate(*node_, "g1lead", created->initial_password());
     SynthGenerator gen(5);
     for (int i = 0; i < 2; ++i) {
       v1::AddMemberRequest add;
@@ -100,56 +87,13 @@ class ExportRunTest : public ::testing::Test {
   }
 
   void As(const std::string& user) {
-    Session s;
-    s.server = absl::StrCat("127.0.0.1:", node_->port());
-    s.token = tokens_[user];
-    s.username = user;
-    ASSERT_OK(WriteSessionFile(dir_ + "/home/.unionsync/session", s));
+    ASSERT_OK(testing::WriteSession(dir_ + "/home", node_->port(), user, "",
+                                    tokens_[user]));
   }
 
-  void Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login;
-    login.set_username(user);
-    login.set_password(initial);
-    auto session = node_->admin().Login(CallContext{}, login);
-    ASSERT_TRUE(session.ok());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    ASSERT_TRUE(node_->admin()
-                    .ChangePassword(CallContext{session->token(), ""}, req)
-                    .ok());
-    tokens_[user] = session->token();
-  }
-
-  void Child(const std::string& by, const std::string& parent,
-             const std::string& id, v1::OrgKind kind, const std::string& admin,
-             const std::string& region) {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
-    req.set_admin_username(admin);
-    auto resp =
-        node_->admin().CreateChildOrg(CallContext{tokens_[by], ""}, req);
-    ASSERT_TRUE(resp.ok()) << resp.status();
-    Activate(admin, resp->initial_password());
-  }
-
-  struct Result {
-    int code;
-    std::string out;
-    std::string err;
-  };
+  using Result = testing::UnionctlResult;
   Result Run(const Args& argv) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr, nullptr};
-    Environment env{"", "", dir_ + "/home"};
-    int code = RunUnionctl(argv, env, io);
-    return {code, out.str(), err.str()};
+    return testing::RunUnionctlAt(dir_ + "/home", argv);
   }
 
   std::string dir_;

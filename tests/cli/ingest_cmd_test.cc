@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,16 +11,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/parse.h"
-#include "cli/session.h"
 #include "cli/unionctl.h"
-#include "common/password.h"
 #include "common/validation.h"
 #include "ingest/template.h"
 #include "ingest/writer.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/ingest.pb.h"
 
 namespace unionsync::cli {
@@ -33,8 +30,7 @@ using ::testing::StartsWith;
 using ::unionsync::testing::StatusIs;
 using Args = std::vector<std::string>;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
+using ::unionsync::testing::kCity;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -130,35 +126,20 @@ TEST(IngestParseTest, HelpAndVerbTable) {
 class IngestRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_ingest_cmd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    dir_ = testing::MakeTempDir("unionsync_ingest_cmd_test");
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StartNode(testing::CityNodeOptions(dir_), &node_));
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok());
-    const std::string city_token = Activate("admin", *pw);
-    const std::string d1 = Child(city_token, kCity, "d1",
-                                 v1::DISTRICT_FEDERATION, "d1admin", "430102");
-    Child(d1, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
+    const std::string city_token = testing::Activate(*node_, "admin", *pw);
+    const std::string d1 = testing::CreateActiveChild(
+        *node_, city_token, kCity, "d1", v1::DISTRICT_FEDERATION, "d1admin",
+        "430102");
+    g1_token_ = testing::CreateActiveChild(
+        *node_, d1, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin", "");
     // unionctl's session: g1's data administrator.
-    Session s;
-    s.server = absl::StrCat("127.0.0.1:", node_->port());
-    s.token = g1_token_;
-    s.username = "g1admin";
-    s.org_id = "g1";
-    ASSERT_OK(WriteSessionFile(dir_ + "/home/.unionsync/session", s));
+    ASSERT_OK(testing::WriteSession(dir_ + "/home", node_->port(), "g1admin",
+                                    "g1", g1_token_));
   }
 
   void TearDown() override {
@@ -166,50 +147,9 @@ class IngestRunTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  std::string Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login;
-    login.set_username(user);
-    login.set_password(initial);
-    auto session = node_->admin().Login(CallContext{}, login);
-    EXPECT_TRUE(session.ok());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    EXPECT_TRUE(node_->admin()
-                    .ChangePassword(CallContext{session->token(), ""}, req)
-                    .ok());
-    return session->token();
-  }
-
-  std::string Child(const std::string& token, const std::string& parent,
-                    const std::string& id, v1::OrgKind kind,
-                    const std::string& admin, const std::string& region) {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
-    req.set_admin_username(admin);
-    auto resp = node_->admin().CreateChildOrg(CallContext{token, ""}, req);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    std::string t = Activate(admin, resp->initial_password());
-    if (id == "g1") g1_token_ = t;
-    return t;
-  }
-
-  struct Result {
-    int code;
-    std::string out;
-    std::string err;
-  };
+  using Result = testing::UnionctlResult;
   Result Run(const Args& argv) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr, nullptr};
-    Environment env{"", "", dir_ + "/home"};
-    int code = RunUnionctl(argv, env, io);
-    return {code, out.str(), err.str()};
+    return testing::RunUnionctlAt(dir_ + "/home", argv);
   }
 
   std::string MembersCsv(int n, int bad_row_index = -1) {

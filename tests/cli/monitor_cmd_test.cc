@@ -3,7 +3,6 @@
 // reconciler and rule evaluator running).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,17 +10,14 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "cli/parse.h"
-#include "cli/session.h"
 #include "cli/unionctl.h"
-#include "common/password.h"
 #include "monitor/campaign.h"
 #include "monitor/evaluator.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/admin.pb.h"
 #include "unionsync/v1/monitor.pb.h"
 
@@ -32,9 +28,9 @@ using ::testing::HasSubstr;
 using ::unionsync::testing::StatusIs;
 using Args = std::vector<std::string>;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-constexpr int64_t kNow = 1795744800000;  // 2026-11-27 10:00 China time.
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
+using ::unionsync::testing::kStrong;
 
 TEST(MonitorParseTest, Flags) {
   v1::GetProgressRequest req;
@@ -62,15 +58,8 @@ TEST(MonitorParseTest, Flags) {
 class MonitorRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_monitor_cmd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
+    dir_ = testing::MakeTempDir("unionsync_monitor_cmd_test");
+    NodeOptions o = testing::CityNodeOptions(dir_, &clock_);
     o.hub = true;
     auto campaign = ParseCampaign(R"pb(
       name: "测试运动"
@@ -90,35 +79,21 @@ class MonitorRunTest : public ::testing::Test {
     )pb");
     ASSERT_OK(campaign.status());
     o.campaign = *campaign;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    ASSERT_NO_FATAL_FAILURE(testing::StartNode(o, &node_));
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok());
-    city_token_ = Activate("admin", *pw);
+    city_token_ = testing::Activate(*node_, "admin", *pw);
     UseSession(city_token_);
   }
 
   void UseSession(const std::string& token) {
-    Session s;
-    s.server = absl::StrCat("127.0.0.1:", node_->port());
-    s.token = token;
-    s.username = "admin";
-    s.org_id = kCity;
-    ASSERT_OK(WriteSessionFile(dir_ + "/home/.unionsync/session", s));
+    ASSERT_OK(testing::WriteSession(dir_ + "/home", node_->port(), "admin",
+                                    kCity, token));
   }
 
   // A new session (after the clock moved past the old one's lifetime).
   void LoginAgain() {
-    v1::LoginRequest login;
-    login.set_username("admin");
-    login.set_password(kStrong);
-    auto session = node_->admin().Login(CallContext{}, login);
+    auto session = testing::Login(*node_, "admin", kStrong);
     ASSERT_OK(session.status());
     UseSession(session->token());
   }
@@ -128,33 +103,9 @@ class MonitorRunTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  std::string Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login;
-    login.set_username(user);
-    login.set_password(initial);
-    auto session = node_->admin().Login(CallContext{}, login);
-    EXPECT_TRUE(session.ok());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    EXPECT_TRUE(node_->admin()
-                    .ChangePassword(CallContext{session->token(), ""}, req)
-                    .ok());
-    return session->token();
-  }
-
-  struct Result {
-    int code;
-    std::string out;
-    std::string err;
-  };
+  using Result = testing::UnionctlResult;
   Result Run(const Args& argv) {
-    std::istringstream in;
-    std::ostringstream out, err;
-    Io io{&in, &out, &err, false, nullptr, nullptr};
-    Environment env{"", "", dir_ + "/home"};
-    int code = RunUnionctl(argv, env, io);
-    return {code, out.str(), err.str()};
+    return testing::RunUnionctlAt(dir_ + "/home", argv);
   }
 
   std::string dir_;

@@ -4,21 +4,18 @@
 // nothing but its audit entry.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <future>
 
-#include "absl/strings/str_cat.h"
-#include "common/password.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
 #include "testing/audit_tamper.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 
 namespace unionsync {
@@ -26,41 +23,20 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-// 2026-11-27 10:00 China time.
-constexpr int64_t kNow = 1795744800000;
-
-struct Rpc {
-  grpc::Status status;
-  std::string message() const { return status.error_message(); }
-  grpc::StatusCode code() const { return status.error_code(); }
-};
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
+using ::unionsync::testing::kStrong;
+using ::unionsync::testing::Rpc;
 
 class AdminServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_admin_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", node_->port()),
-                                   grpc::InsecureChannelCredentials());
+    dir_ = testing::MakeTempDir("unionsync_admin_test");
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StartNode(testing::CityNodeOptions(dir_, &clock_), &node_));
+    channel_ = testing::NodeChannel(node_->port());
     stub_ = v1::AdminService::NewStub(channel_);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok()) << pw.status();
     city_ = Activate("admin", *pw);
   }
@@ -78,13 +54,8 @@ class AdminServiceTest : public ::testing::Test {
   Rpc Call(grpc::Status (v1::AdminService::Stub::*method)(grpc::ClientContext*,
                                                           const Req&, Resp*),
            const std::string& token, const Req& req, Resp* resp = nullptr) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    Resp local;
-    return Rpc{
-        (stub_.get()->*method)(&ctx, req, resp != nullptr ? resp : &local)};
+    return Rpc{testing::CallRpc(stub_.get(), method, token, req, resp,
+                                std::chrono::seconds(10))};
   }
 
   Rpc Login(const std::string& user, const std::string& password,
@@ -99,15 +70,10 @@ class AdminServiceTest : public ::testing::Test {
   // session token.
   std::string Activate(const std::string& user, const std::string& initial) {
     v1::LoginResponse login;
-    Rpc r = Login(user, initial, &login);
-    EXPECT_TRUE(r.status.ok()) << r.message();
+    std::string token = testing::ActivateOverGrpc(
+        stub_.get(), user, initial, std::chrono::seconds(10), &login);
     EXPECT_TRUE(login.must_change_password());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    r = Call(&v1::AdminService::Stub::ChangePassword, login.token(), req);
-    EXPECT_TRUE(r.status.ok()) << r.message();
-    return login.token();
+    return token;
   }
 
   // Registers a child of the caller's organisation and returns its response.
@@ -116,14 +82,9 @@ class AdminServiceTest : public ::testing::Test {
                   const std::string& admin,
                   v1::CreateChildOrgResponse* resp = nullptr,
                   const std::string& region = "") {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
-    req.set_admin_username(admin);
-    return Call(&v1::AdminService::Stub::CreateChildOrg, token, req, resp);
+    return Call(&v1::AdminService::Stub::CreateChildOrg, token,
+                testing::ChildOrgRequest(parent, id, kind, admin, region),
+                resp);
   }
 
   // city -> d1 (district 430102) -> g1, g2 (grassroots, tier 3). Tokens of each
@@ -164,13 +125,7 @@ class AdminServiceTest : public ::testing::Test {
   }
 
   // The newest audit entry.
-  v1::AuditEntry LastAudit() {
-    const uint64_t seq = node_->store().audit_head().seq;
-    auto entries = node_->store().ReadAudit(seq, 1);
-    EXPECT_TRUE(entries.ok() && entries->size() == 1);
-    return entries.ok() && !entries->empty() ? entries->front()
-                                             : v1::AuditEntry();
-  }
+  v1::AuditEntry LastAudit() { return testing::LastAuditEntry(node_->store()); }
 
   std::string dir_;
   FakeClock clock_{kNow};
@@ -848,10 +803,10 @@ TEST_F(AdminServiceTest, ReplicationOperationsAreForTheNodesOwnAdministrator) {
   EXPECT_EQ(status.incarnation(), node_->store().incarnation());
   EXPECT_EQ(status.links_size(), 0);  // No replication configured here.
   // Administrators of organisations hosted on this node are not its operators.
-  EXPECT_EQ(Call(&S::GetReplicationStatus, d1_,
-                 v1::GetReplicationStatusRequest())
-                .code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(&S::GetReplicationStatus, d1_, v1::GetReplicationStatusRequest())
+          .code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   v1::ForceResyncRequest resync;
   resync.set_child_id("d1");
   EXPECT_EQ(Call(&S::ForceResync, g1_, resync).code(),
@@ -871,16 +826,8 @@ TEST_F(AdminServiceTest, DataSurvivesRestart) {
   stub_.reset();
   channel_.reset();
   node_.reset();
-  NodeOptions o;
-  o.node_id = kCity;
-  o.vault = testing::TestVault(kCity);
-  o.data_dir = dir_ + "/db";
-  o.listen = "127.0.0.1:0";
-  o.admin.scrypt = ScryptParams::ForTests();
-  o.clock = &clock_;
-  auto node = NodeServer::Start(o);
-  ASSERT_TRUE(node.ok()) << node.status();
-  node_ = *std::move(node);
+  ASSERT_NO_FATAL_FAILURE(
+      testing::StartNode(testing::CityNodeOptions(dir_, &clock_), &node_));
   EXPECT_EQ(node_->store().incarnation(), incarnation);
   ASSERT_OK_AND_ASSIGN(v1::Member m,
                        node_->store().GetMember(added.member().id()));
@@ -900,18 +847,9 @@ void RestartNode(const std::string& dir, FakeClock* clock,
   channel->reset();
   node->reset();
   if (while_down) while_down();
-  NodeOptions o;
-  o.node_id = kCity;
-  o.vault = testing::TestVault(kCity);
-  o.data_dir = dir + "/db";
-  o.listen = "127.0.0.1:0";
-  o.admin.scrypt = ScryptParams::ForTests();
-  o.clock = clock;
-  auto started = NodeServer::Start(o);
-  ASSERT_TRUE(started.ok()) << started.status();
-  *node = *std::move(started);
-  *channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*node)->port()),
-                                 grpc::InsecureChannelCredentials());
+  ASSERT_NO_FATAL_FAILURE(
+      testing::StartNode(testing::CityNodeOptions(dir, clock), node));
+  *channel = testing::NodeChannel((*node)->port());
   *stub = v1::AdminService::NewStub(*channel);
 }
 

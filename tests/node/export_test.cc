@@ -16,16 +16,15 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/password.h"
 #include "grpcpp/grpcpp.h"
 #include "ingest/table.h"
 #include "node/exporter.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/node_fixture.h"
 #include "testing/shell.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
-#include "testing/test_vault.h"
 #include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/export.grpc.pb.h"
@@ -35,16 +34,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-constexpr int64_t kNow = 1795744800000;  // 2026-11-27 10:00 China time.
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
+using ::unionsync::testing::kStrong;
+using ::unionsync::testing::Rpc;
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
-
-struct Rpc {
-  grpc::Status status;
-  std::string message() const { return status.error_message(); }
-  grpc::StatusCode code() const { return status.error_code(); }
-};
 
 using A = v1::AdminService::Stub;
 using E = v1::ExportService::Stub;
@@ -52,31 +46,13 @@ using E = v1::ExportService::Stub;
 class ExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_export_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    auto channel =
-        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", node_->port()),
-                                  grpc::InsecureChannelCredentials(), args);
+    dir_ = testing::MakeTempDir("unionsync_export_test");
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StartNode(testing::CityNodeOptions(dir_, &clock_), &node_));
+    auto channel = testing::NodeChannel(node_->port(), 64 << 20);
     admin_ = v1::AdminService::NewStub(channel);
     export_ = v1::ExportService::NewStub(channel);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok()) << pw.status();
     city_ = Activate("admin", *pw);
     d1_ =
@@ -115,41 +91,22 @@ class ExportTest : public ::testing::Test {
            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
                                         Resp*),
            const std::string& token, const Req& req, Resp* resp = nullptr) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(20));
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    Resp local;
-    return Rpc{(stub->*method)(&ctx, req, resp != nullptr ? resp : &local)};
+    return Rpc{testing::CallRpc(stub, method, token, req, resp,
+                                std::chrono::seconds(20))};
   }
 
   std::string Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login_req;
-    login_req.set_username(user);
-    login_req.set_password(initial);
-    v1::LoginResponse login;
-    Rpc r = Call(admin_.get(), &A::Login, "", login_req, &login);
-    EXPECT_TRUE(r.status.ok()) << r.message();
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    r = Call(admin_.get(), &A::ChangePassword, login.token(), req);
-    EXPECT_TRUE(r.status.ok()) << r.message();
-    return login.token();
+    return testing::ActivateOverGrpc(admin_.get(), user, initial,
+                                     std::chrono::seconds(20));
   }
 
   std::string Child(const std::string& token, const std::string& parent,
                     const std::string& id, v1::OrgKind kind,
                     const std::string& admin, const std::string& region = "") {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
-    req.set_admin_username(admin);
     v1::CreateChildOrgResponse resp;
-    Rpc r = Call(admin_.get(), &A::CreateChildOrg, token, req, &resp);
+    Rpc r =
+        Call(admin_.get(), &A::CreateChildOrg, token,
+             testing::ChildOrgRequest(parent, id, kind, admin, region), &resp);
     EXPECT_TRUE(r.status.ok()) << r.message();
     return Activate(admin, resp.initial_password());
   }
@@ -230,13 +187,7 @@ class ExportTest : public ::testing::Test {
     return out;
   }
 
-  v1::AuditEntry LastAudit() {
-    const uint64_t seq = node_->store().audit_head().seq;
-    auto entries = node_->store().ReadAudit(seq, 1);
-    EXPECT_TRUE(entries.ok() && entries->size() == 1);
-    return entries.ok() && !entries->empty() ? entries->front()
-                                             : v1::AuditEntry();
-  }
+  v1::AuditEntry LastAudit() { return testing::LastAuditEntry(node_->store()); }
 
   // A refusal: `code`, message containing `text`, audited, nothing else
   // written.
@@ -561,8 +512,7 @@ class ExportReplicationTest : public ::testing::Test {
 
   struct Client {
     explicit Client(int port) {
-      auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                         grpc::InsecureChannelCredentials());
+      auto channel = testing::NodeChannel(port);
       admin = v1::AdminService::NewStub(channel);
       exports = v1::ExportService::NewStub(channel);
     }
@@ -572,26 +522,12 @@ class ExportReplicationTest : public ::testing::Test {
                                                    const Req&, Resp*),
                       const std::string& token, const Req& req,
                       Resp* resp = nullptr) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(20));
-      if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-      Resp local;
-      return (stub->*method)(&ctx, req, resp != nullptr ? resp : &local);
+      return testing::CallRpc(stub, method, token, req, resp,
+                              std::chrono::seconds(20));
     }
     std::string Activate(const std::string& user, const std::string& initial) {
-      v1::LoginRequest login;
-      login.set_username(user);
-      login.set_password(initial);
-      v1::LoginResponse session;
-      grpc::Status s = Call(admin.get(), &A::Login, "", login, &session);
-      EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
-      v1::ChangePasswordRequest change;
-      change.set_old_password(initial);
-      change.set_new_password(kStrong);
-      s = Call(admin.get(), &A::ChangePassword, session.token(), change);
-      EXPECT_TRUE(s.ok()) << user << ": " << s.error_message();
-      return session.token();
+      return testing::ActivateOverGrpc(admin.get(), user, initial,
+                                       std::chrono::seconds(20));
     }
     std::unique_ptr<A> admin;
     std::unique_ptr<E> exports;
@@ -602,39 +538,20 @@ class ExportReplicationTest : public ::testing::Test {
 };
 
 TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
-  NodeOptions h;
-  h.node_id = kCity;
-  h.vault = testing::TestVault(kCity);
-  h.data_dir = dir_ + "/hub";
-  h.listen = "127.0.0.1:0";
+  NodeOptions h = testing::TestNodeOptions(kCity, dir_ + "/hub");
   h.repl_listen = "127.0.0.1:0";
   h.tls = Tls(kCity);
-  h.admin.scrypt = ScryptParams::ForTests();
-  auto hub = NodeServer::Start(h);
-  ASSERT_TRUE(hub.ok()) << hub.status();
-  hub_ = *std::move(hub);
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(h, &hub_));
   Client at_hub(hub_->port());
-  v1::Org city;
-  city.set_id(kCity);
-  city.set_name("长沙市总工会");
-  city.set_kind(v1::CITY_FEDERATION);
-  city.set_tier(1);
-  auto pw = hub_->admin().Bootstrap(city, "admin");
+  auto pw = testing::BootstrapCity(*hub_);
   ASSERT_TRUE(pw.ok()) << pw.status();
   const std::string city_token = at_hub.Activate("admin", *pw);
 
-  NodeOptions c;
-  c.node_id = "d1";
-  c.vault = testing::TestVault("d1");
-  c.data_dir = dir_ + "/d1";
-  c.listen = "127.0.0.1:0";
+  NodeOptions c = testing::TestNodeOptions("d1", dir_ + "/d1");
   c.tls = Tls("d1");
   c.parent_address = absl::StrCat("127.0.0.1:", hub_->repl_port());
   c.parent_id = kCity;
-  c.admin.scrypt = ScryptParams::ForTests();
-  auto d1 = NodeServer::Start(c);
-  ASSERT_TRUE(d1.ok()) << d1.status();
-  d1_ = *std::move(d1);
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(c, &d1_));
   Client at_d1(d1_->port());
 
   // d1 registered at the hub, hosted on its own node.

@@ -5,7 +5,6 @@
 // and the Prometheus text.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,16 +12,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "common/password.h"
 #include "grpcpp/grpcpp.h"
 #include "monitor/campaign.h"
 #include "monitor/monitor.h"
 #include "monitor/reconciler.h"
 #include "node/node_server.h"
 #include "synth/synth.h"
+#include "testing/node_fixture.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
-#include "testing/test_vault.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/monitor.grpc.pb.h"
 
@@ -32,40 +30,23 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kCity[] = "430100";
-constexpr char kStrong[] = "Str0ng-Passw0rd!";
-constexpr int64_t kNow = 1795744800000;  // 2026-11-27 10:00 China time.
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kNow;
 
 class MonitorServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/unionsync_monitor_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    NodeOptions o;
-    o.node_id = kCity;
-    o.vault = testing::TestVault(kCity);
-    o.data_dir = dir_ + "/db";
-    o.listen = "127.0.0.1:0";
-    o.admin.scrypt = ScryptParams::ForTests();
-    o.clock = &clock_;
+    dir_ = testing::MakeTempDir("unionsync_monitor_test");
+    NodeOptions o = testing::CityNodeOptions(dir_, &clock_);
     o.hub = true;
     auto campaign = ParseCampaignText();
     ASSERT_TRUE(campaign.ok()) << campaign.status();
     o.campaign = *campaign;
-    auto node = NodeServer::Start(o);
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    auto channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", node_->port()),
-                            grpc::InsecureChannelCredentials());
+    ASSERT_NO_FATAL_FAILURE(testing::StartNode(o, &node_));
+    auto channel = testing::NodeChannel(node_->port());
     admin_ = v1::AdminService::NewStub(channel);
     monitor_ = v1::MonitorService::NewStub(channel);
-    v1::Org city;
-    city.set_id(kCity);
-    city.set_name("长沙市总工会");
-    city.set_kind(v1::CITY_FEDERATION);
-    city.set_tier(1);
-    auto pw = node_->admin().Bootstrap(city, "admin");
+    auto pw = testing::BootstrapCity(*node_);
     ASSERT_TRUE(pw.ok()) << pw.status();
     city_ = Activate("admin", *pw);
   }
@@ -86,44 +67,23 @@ class MonitorServiceTest : public ::testing::Test {
                     grpc::Status (S::*method)(grpc::ClientContext*, const Req&,
                                               Resp*),
                     const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub->*method)(&ctx, req, resp);
+    return testing::CallRpc(stub, method, token, req, resp,
+                            std::chrono::seconds(10));
   }
 
   std::string Activate(const std::string& user, const std::string& initial) {
-    v1::LoginRequest login;
-    login.set_username(user);
-    login.set_password(initial);
-    v1::LoginResponse session;
-    EXPECT_TRUE(
-        Call(admin_.get(), &v1::AdminService::Stub::Login, "", login, &session)
-            .ok());
-    v1::ChangePasswordRequest req;
-    req.set_old_password(initial);
-    req.set_new_password(kStrong);
-    v1::ChangePasswordResponse resp;
-    EXPECT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::ChangePassword,
-                     session.token(), req, &resp)
-                    .ok());
-    return session.token();
+    return testing::ActivateOverGrpc(admin_.get(), user, initial,
+                                     std::chrono::seconds(10));
   }
 
   std::string CreateChild(const std::string& token, const std::string& parent,
                           const std::string& id, v1::OrgKind kind,
                           const std::string& region, const std::string& system,
                           bool own_node = false) {
-    v1::CreateChildOrgRequest req;
-    req.set_parent_id(parent);
-    req.mutable_org()->set_id(id);
-    req.mutable_org()->set_name(absl::StrCat("测试工会", id));
-    req.mutable_org()->set_kind(kind);
-    req.mutable_org()->set_region(region);
+    v1::CreateChildOrgRequest req = testing::ChildOrgRequest(
+        parent, id, kind, absl::StrCat("u", id), region);
     req.mutable_org()->set_system(system);
     if (own_node) req.mutable_org()->set_host_node(id);
-    req.set_admin_username(absl::StrCat("u", id));
     v1::CreateChildOrgResponse resp;
     grpc::Status s = Call(admin_.get(), &v1::AdminService::Stub::CreateChildOrg,
                           token, req, &resp);
