@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -60,6 +63,24 @@ TEST(VaultTest, SealOpenRoundTripAndFreshNonces) {
   EXPECT_EQ(plain, "430102199001011234");
   EXPECT_EQ(key, 1u);
   EXPECT_EQ(Vault::KeyOf(a), 1u);
+}
+
+TEST(VaultTest, NoncesNeverRepeatAcrossSealsAndThreads) {
+  auto v = MakeVault({{1, Key('a')}}, 1);
+  std::set<std::string> nonces;
+  auto seal_many = [&](std::vector<std::string>* out) {
+    for (int i = 0; i < 20000; ++i) {
+      auto s = v->Seal("x", "aad");
+      ASSERT_TRUE(s.ok());
+      out->push_back(s->substr(5, Vault::kNonceBytes));
+    }
+  };
+  std::vector<std::string> a, b;
+  std::thread other(seal_many, &b);
+  seal_many(&a);
+  other.join();
+  for (const auto* list : {&a, &b}) nonces.insert(list->begin(), list->end());
+  EXPECT_EQ(nonces.size(), a.size() + b.size());
 }
 
 TEST(VaultTest, TamperWrongRecordAndWrongKeyDoNotOpen) {
