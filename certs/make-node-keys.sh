@@ -36,8 +36,13 @@ mkdir -p "$dir"
 index="$dir/index.key"
 if [[ ! -e "$index" ]]; then
   tmp=$(mktemp "$dir/.index.key.XXXXXX")
+  trap 'rm -f "$tmp"' EXIT
   openssl rand -hex 32 >"$tmp"
-  mv "$tmp" "$index"
+  sync "$tmp"
+  # -n: a concurrent run that got there first wins; both then use its key.
+  mv -n "$tmp" "$index"
+  rm -f "$tmp"
+  trap - EXIT
 fi
 key=$(tr -d ' \n' <"$index")
 if [[ ! "$key" =~ ^[0-9a-f]{64}$ ]]; then
@@ -47,13 +52,18 @@ fi
 
 file="$dir/$org.keys"
 [[ -e "$file" ]] && exit 0
+data=$(openssl rand -hex 32)
+[[ "$data" =~ ^[0-9a-f]{64}$ ]] || { echo "make-node-keys: openssl rand failed" >&2; exit 1; }
 tmp=$(mktemp "$dir/.$org.keys.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
 {
   echo "# unionsync key file of node $org (docs/KEYS.md). Mode 0600; keep it"
   echo "# outside the data directory and back it up apart from the data."
   echo "index 1 $key"
-  echo "data 1 $(openssl rand -hex 32)"
+  echo "data 1 $data"
   echo "active 1"
 } >"$tmp"
 chmod 600 "$tmp"
-mv "$tmp" "$file"
+sync "$tmp"
+# -n: never replace a key file, even one a concurrent run just wrote.
+mv -n "$tmp" "$file"

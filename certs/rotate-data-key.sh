@@ -41,10 +41,14 @@ if [[ $retire -eq 1 ]]; then
 else
   next=$(awk 'BEGIN { m = 0 } $1 == "data" && $2 + 0 > m { m = $2 + 0 } END { print m + 1 }' "$file")
   key=$(openssl rand -hex 32)
+  [[ "$key" =~ ^[0-9a-f]{64}$ ]] || { echo "rotate-data-key: openssl rand failed" >&2; exit 1; }
   awk -v next_id="$next" -v key="$key" '
     $1 == "active" { print "data " next_id " " key; print "active " next_id; next }
     { print }' "$file" >"$tmp"
 fi
 chmod 600 "$tmp"
+# The node's service account must still own it when root runs this.
+chown --reference="$file" "$tmp"
+sync "$tmp"
 mv "$tmp" "$file"
 trap - EXIT

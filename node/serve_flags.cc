@@ -98,9 +98,15 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
         "(create a key file with certs/make-node-keys.sh; docs/KEYS.md)");
   }
   {
-    std::error_code ec;
-    const auto key = std::filesystem::weakly_canonical(key_file, ec);
-    const auto data = std::filesystem::weakly_canonical(options.data_dir, ec);
+    std::error_code key_ec, data_ec;
+    const auto key = std::filesystem::weakly_canonical(key_file, key_ec);
+    const auto data =
+        std::filesystem::weakly_canonical(options.data_dir, data_ec);
+    if (key_ec || data_ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot resolve --key_file '", key_file, "' or --data_dir '",
+          options.data_dir, "': ", (key_ec ? key_ec : data_ec).message()));
+    }
     const auto rel = key.lexically_relative(data);
     if (!rel.empty() && *rel.begin() != "..") {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -21,6 +21,7 @@
 #include "common/crypto.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
+#include "common/validation.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "rocksdb/db.h"
@@ -621,10 +622,13 @@ absl::StatusOr<v1::Member> Store::FindMemberByIdNumber(
     absl::string_view id_number) const {
   ASSIGN_OR_RETURN(std::vector<std::string> ids,
                    MembersWithIdNumber(id_number));
-  if (ids.empty()) {
-    return absl::NotFoundError("no active member with that ID number");
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(v1::Member m, GetMember(id));
+    if (m.status() == v1::MEMBER_ACTIVE && m.id_number() == id_number) {
+      return m;
+    }
   }
-  return GetMember(ids.front());
+  return absl::NotFoundError("no active member with that ID number");
 }
 
 absl::StatusOr<std::vector<v1::Org>> Store::ListChildren(
@@ -1802,6 +1806,9 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
         merged = *prev;
         CopyProfile(in, &merged);
       }
+      // Sealing can fail (an OpenSSL error): before any change to `ctx`.
+      ASSIGN_OR_RETURN(std::string stored,
+                       SerializeSealed(*vault_, merged, SealOrg));
       if (new_child) {
         ctx.PutIndex(keys::ChildKey(merged.parent_id(), merged.id()), "");
       }
@@ -1825,16 +1832,15 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       if (prev.has_value()) *(old.emplace().mutable_org()) = *prev;
       ctx.SetOrg(merged);
       bytes = Serialize(merged);
-      ASSIGN_OR_RETURN(std::string stored,
-                       SerializeSealed(*vault_, merged, SealOrg));
       batch->Put(cf_->orgs, merged.id(), stored);
       *change.mutable_org() = std::move(merged);
       break;
     }
     case v1::PUT_MEMBER: {
       const v1::Member& m = change.member();
-      if (m.id().empty())
-        return absl::InvalidArgumentError("member id is empty");
+      // Member ids are node-assigned identifiers; the ID-number index
+      // separates them with commas.
+      RETURN_IF_ERROR(ValidateIdentifier("member id", m.id()));
       const std::string token = prepared != nullptr
                                     ? prepared->token
                                     : IdNumberToken(*vault_, m.id_number());
@@ -1876,6 +1882,16 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
               holder, "'); one person is a member of one union at a time"));
         }
       }
+      if (prepared != nullptr) {
+        bytes = prepared->plain;
+        digest = prepared->digest;
+        stored_member = prepared->stored;
+      } else {
+        // Before any change to `ctx`: sealing can fail.
+        bytes = Serialize(m);
+        ASSIGN_OR_RETURN(stored_member,
+                         SerializeSealed(*vault_, m, SealMember));
+      }
       if (prev.has_value()) {
         *(old.emplace().mutable_member()) = *prev;
         if (prev->org_id() != m.org_id()) {
@@ -1897,15 +1913,6 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       }
       ctx.PutIndex(keys::OrgMemberKey(m.org_id(), m.id()), "");
       ctx.SetMember(m);
-      if (prepared != nullptr) {
-        bytes = prepared->plain;
-        digest = prepared->digest;
-        stored_member = prepared->stored;
-      } else {
-        bytes = Serialize(m);
-        ASSIGN_OR_RETURN(stored_member,
-                         SerializeSealed(*vault_, m, SealMember));
-      }
       batch->Put(cf_->members, m.id(), stored_member);
       break;
     }
@@ -2158,20 +2165,27 @@ absl::Status Store::CheckDataKeys(const std::string& path) {
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf_->meta, keys::kMetaDataKeys, &value);
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading data keys");
-  std::set<uint32_t> in_use;
-  for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+  // "<number>:<check>" per key records may be sealed under.
+  std::vector<std::string> in_use =
+      absl::StrSplit(value, ',', absl::SkipEmpty());
+  std::vector<std::string> missing;
+  for (const std::string& entry : in_use) {
+    const size_t colon = entry.find(':');
     uint32_t id = 0;
-    if (!absl::SimpleAtoi(part, &id)) {
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(entry.substr(0, colon), &id)) {
       return absl::DataLossError(
           absl::StrCat("store ", path, " has damaged metadata (data keys)"));
     }
-    in_use.insert(id);
-  }
-  const std::vector<uint32_t> held = vault_->data_key_ids();
-  std::vector<std::string> missing;
-  for (uint32_t id : in_use) {
-    if (std::find(held.begin(), held.end(), id) == held.end()) {
+    const std::string held = vault_->DataKeyCheck(id);
+    if (held.empty()) {
       missing.push_back(absl::StrCat(id));
+    } else if (held != entry) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key file's data key ", id,
+          " is not the one this store's records are sealed with (another "
+          "node's key file, or an old one?); use this node's own key file "
+          "(docs/KEYS.md)"));
     }
   }
   if (!missing.empty()) {
@@ -2181,7 +2195,9 @@ absl::Status Store::CheckDataKeys(const std::string& path) {
         ", which the key file does not hold; put them back (a data key is "
         "retired only after unionsync-node --reseal; docs/KEYS.md)"));
   }
-  if (in_use.insert(vault_->active_key()).second) {
+  const std::string active = vault_->DataKeyCheck(vault_->active_key());
+  if (std::find(in_use.begin(), in_use.end(), active) == in_use.end()) {
+    in_use.push_back(active);
     rocksdb::WriteOptions wo;
     wo.sync = sync_;
     RETURN_IF_ERROR(FromRocks(db_->Put(wo, cf_->meta, keys::kMetaDataKeys,
@@ -2316,9 +2332,9 @@ absl::StatusOr<ResealStats> Store::Reseal() {
         return FlushIfLarge(db_.get(), &batch);
       }));
   batch.Put(cf_->meta, keys::kMetaIndexKey, vault.IndexKeyCheck());
-  batch.Put(cf_->meta, keys::kMetaDataKeys, absl::StrCat(vault.active_key()));
+  batch.Put(cf_->meta, keys::kMetaDataKeys,
+            vault.DataKeyCheck(vault.active_key()));
   batch.Put(cf_->meta, keys::kMetaSchema, keys::kSchemaVersion);
-  batch.Delete(cf_->meta, keys::kMetaResealPending);
   RETURN_IF_ERROR(FromRocks(db_->Write(durable, &batch), "reseal"));
   // Compaction drops the old values from the files, so a retired key (or
   // the plaintext of a store written before sealing) no longer decrypts
@@ -2331,6 +2347,11 @@ absl::StatusOr<ResealStats> Store::Reseal() {
     RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, cf, nullptr, nullptr),
                               "reseal compaction"));
   }
+  // Only now: a crash before this point makes the next open run it again,
+  // compaction included.
+  RETURN_IF_ERROR(FromRocks(
+      db_->Delete(durable, cf_->meta, keys::kMetaResealPending), "reseal"));
+
   needs_reseal_ = false;
   return stats;
 }

@@ -41,13 +41,20 @@ struct CtxDeleter {
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
+// A word of the key file for an error message: long words may be keys, so
+// only their length is shown.
+std::string Shown(absl::string_view word) {
+  if (word.size() <= 12) return absl::StrCat("'", word, "'");
+  return absl::StrCat("(", word.size(), " characters, not shown)");
+}
+
 absl::StatusOr<uint32_t> ParseKeyNumber(absl::string_view word,
                                         absl::string_view where) {
   uint32_t n = 0;
   if (!absl::SimpleAtoi(word, &n) || n == 0 || n > 0x7fffffff) {
     return absl::InvalidArgumentError(
-        absl::StrCat(where, ": key number '", word,
-                     "' is not a whole number from 1 to 2147483647"));
+        absl::StrCat(where, ": key number ", Shown(word),
+                     " is not a whole number from 1 to 2147483647"));
   }
   return n;
 }
@@ -240,8 +247,8 @@ absl::StatusOr<std::shared_ptr<const Vault>> Vault::Parse(
       vault->active_ = *n;
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": unknown item '", words[0],
-                       "' (want index, data or active)"));
+          absl::StrCat(where, ": unknown item ", Shown(words[0]),
+                       " (want index, data or active)"));
     }
   }
   if (!have_index) {
@@ -405,6 +412,15 @@ std::string Vault::IndexKeyCheck() const {
   return absl::StrCat(
       index_id_, ":",
       HexEncode(IndexToken("unionsync-index-key-check", "")).substr(0, 16));
+}
+
+std::string Vault::DataKeyCheck(uint32_t id) const {
+  auto key = data_keys_.find(id);
+  if (key == data_keys_.end()) return "";
+  return absl::StrCat(
+      id, ":",
+      HexEncode(HmacSha256(key->second, "unionsync-data-key-check"))
+          .substr(0, 16));
 }
 
 std::vector<uint32_t> Vault::data_key_ids() const {

@@ -78,6 +78,10 @@ class Vault {
   // A public check value of the index key (hex), recorded by a store to
   // notice that it is opened with another index key.
   std::string IndexKeyCheck() const;
+  // Likewise for a data key: "<number>:<check>", or "" when the file does not
+  // hold that key. Two keys under one number (another node's file, a
+  // restored old file rotated again) have different checks.
+  std::string DataKeyCheck(uint32_t id) const;
 
   uint32_t active_key() const { return active_; }
   uint32_t index_key_id() const { return index_id_; }
