@@ -40,6 +40,19 @@ absl::Status ValidateRequestId(absl::string_view id) {
   return absl::OkStatus();
 }
 
+// The export request `id`; NOT_FOUND says "no export request '<id>'" and
+// then `where`.
+absl::StatusOr<v1::ExportRequest> FindRequest(const Store& store,
+                                              absl::string_view id,
+                                              absl::string_view where) {
+  auto request = store.GetExportRequest(id);
+  if (absl::IsNotFound(request.status())) {
+    return absl::NotFoundError(
+        absl::StrCat("no export request '", id, "'", where));
+  }
+  return request;
+}
+
 std::string FieldNames(const std::vector<v1::ExportField>& fields) {
   return absl::StrJoin(fields, ",", [](std::string* out, v1::ExportField f) {
     absl::StrAppend(out, v1::ExportField_Name(f));
@@ -311,14 +324,9 @@ absl::StatusOr<v1::ApproveExportResponse> Exporter::ApproveExport(
     return Audit(viewer, ctx, kAction, target, target_org, std::move(s));
   };
   if (auto s = ValidateRequestId(req.request_id()); !s.ok()) return refuse(s);
-  auto request = store_->GetExportRequest(req.request_id());
-  if (!request.ok()) {
-    return refuse(absl::IsNotFound(request.status())
-                      ? absl::NotFoundError(absl::StrCat(
-                            "no export request '", req.request_id(),
-                            "' on this node (not arrived yet?)"))
-                      : request.status());
-  }
+  auto request = FindRequest(*store_, req.request_id(),
+                             " on this node (not arrived yet?)");
+  if (!request.ok()) return refuse(request.status());
   target_org = request->org_id();
   auto org = store_->GetOrg(request->org_id());
   if (!org.ok()) return refuse(org.status());
@@ -505,13 +513,8 @@ absl::StatusOr<v1::DownloadExportResponse> Exporter::DownloadExport(
   };
   if (auto s = ValidateRequestId(req.request_id()); !s.ok()) return refuse(s);
   absl::MutexLock lock(&download_mu_);
-  auto request = store_->GetExportRequest(req.request_id());
-  if (!request.ok()) {
-    return refuse(absl::IsNotFound(request.status())
-                      ? absl::NotFoundError(absl::StrCat("no export request '",
-                                                         req.request_id(), "'"))
-                      : request.status());
-  }
+  auto request = FindRequest(*store_, req.request_id(), "");
+  if (!request.ok()) return refuse(request.status());
   target_org = request->org_id();
   if (viewer.username != request->requester()) {
     return refuse(absl::PermissionDeniedError(
@@ -677,13 +680,8 @@ absl::StatusOr<v1::TraceExportResponse> Exporter::TraceExport(
   auto id = RequestIdOf(fingerprint);
   if (!id.ok()) return refuse(id.status());
   target = Target(*id);
-  auto request = store_->GetExportRequest(*id);
-  if (!request.ok()) {
-    return refuse(absl::IsNotFound(request.status())
-                      ? absl::NotFoundError(absl::StrCat("no export request '",
-                                                         *id, "' on this node"))
-                      : request.status());
-  }
+  auto request = FindRequest(*store_, *id, " on this node");
+  if (!request.ok()) return refuse(request.status());
   target_org = request->org_id();
   ASSIGN_OR_RETURN(bool inside,
                    store_->IsInSubtree(request->org_id(), viewer.org_id));

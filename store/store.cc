@@ -1945,29 +1945,9 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
       batch->Put(cf_->accounts, a.username(), bytes);
       break;
     }
+    // Records about an organisation, kept by the hub and export flows.
     case v1::PUT_CONFLICT:
-    case v1::PUT_WARNING: {
-      const std::string anchor = AnchorOf(change);
-      ASSIGN_OR_RETURN(std::optional<v1::Org> org, ctx.Org(anchor));
-      if (!org.has_value()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(RecordName(change), " is about unknown organisation '",
-                         anchor, "'"));
-      }
-      if (change.kind() == v1::PUT_WARNING) {
-        const v1::Warning& w = change.warning();
-        ctx.PutIndex(keys::OrgWarningKey(w.org_id(), w.id()), "");
-        bytes = Serialize(w);
-        batch->Put(cf_->hub, keys::WarningKey(w.id()), bytes);
-      } else {
-        bytes = Serialize(change.conflict());
-        ASSIGN_OR_RETURN(
-            std::string stored,
-            SerializeSealed(*vault_, change.conflict(), SealConflict));
-        batch->Put(cf_->hub, keys::ConflictKey(change.conflict().id()), stored);
-      }
-      break;
-    }
+    case v1::PUT_WARNING:
     case v1::PUT_EXPORT_REQUEST:
     case v1::PUT_EXPORT_APPROVAL: {
       const std::string anchor = AnchorOf(change);
@@ -1977,16 +1957,37 @@ absl::Status Store::StageChange(CommitContext& ctx, v1::Change& change,
             absl::StrCat(RecordName(change), " is about unknown organisation '",
                          anchor, "'"));
       }
-      if (change.kind() == v1::PUT_EXPORT_REQUEST) {
-        const v1::ExportRequest& r = change.export_request();
-        ctx.PutIndex(keys::OrgExportKey(r.org_id(), r.id()), "");
-        bytes = Serialize(r);
-        batch->Put(cf_->hub, keys::ExportRequestKey(r.id()), bytes);
-      } else {
-        const v1::ExportApproval& a = change.export_approval();
-        bytes = Serialize(a);
-        batch->Put(cf_->hub, keys::ExportApprovalKey(a.request_id(), a.level()),
-                   bytes);
+      switch (change.kind()) {
+        case v1::PUT_WARNING: {
+          const v1::Warning& w = change.warning();
+          ctx.PutIndex(keys::OrgWarningKey(w.org_id(), w.id()), "");
+          bytes = Serialize(w);
+          batch->Put(cf_->hub, keys::WarningKey(w.id()), bytes);
+          break;
+        }
+        case v1::PUT_CONFLICT: {
+          bytes = Serialize(change.conflict());
+          ASSIGN_OR_RETURN(
+              std::string stored,
+              SerializeSealed(*vault_, change.conflict(), SealConflict));
+          batch->Put(cf_->hub, keys::ConflictKey(change.conflict().id()),
+                     stored);
+          break;
+        }
+        case v1::PUT_EXPORT_REQUEST: {
+          const v1::ExportRequest& r = change.export_request();
+          ctx.PutIndex(keys::OrgExportKey(r.org_id(), r.id()), "");
+          bytes = Serialize(r);
+          batch->Put(cf_->hub, keys::ExportRequestKey(r.id()), bytes);
+          break;
+        }
+        default: {
+          const v1::ExportApproval& a = change.export_approval();
+          bytes = Serialize(a);
+          batch->Put(cf_->hub,
+                     keys::ExportApprovalKey(a.request_id(), a.level()), bytes);
+          break;
+        }
       }
       break;
     }
