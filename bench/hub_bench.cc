@@ -985,6 +985,7 @@ int Hub(const Plan& plan, const std::string& dir) {
   o.vault = testing::TestVault(kHub);
   o.data_dir = path;
   o.listen = "127.0.0.1:0";
+  o.insecure_plaintext = true;
   o.clock = &clock;
   o.hub = true;
   o.campaign = MakeCampaign(plan);

@@ -140,6 +140,7 @@ void RunOne(const std::string& file, const std::string& label,
   o.vault = testing::TestVault(kCity);
   o.data_dir = store;
   o.listen = "127.0.0.1:0";
+  o.insecure_plaintext = true;
   o.admin.scrypt = ScryptParams::ForTests();
   auto node = NodeServer::Start(o);
   if (!node.ok()) Die(node.status());

@@ -205,6 +205,7 @@ class Bench {
     o.vault = testing::TestVault(id);
     o.data_dir = absl::StrCat(dir_, "/", scenario, "/", id);
     o.listen = "127.0.0.1:0";
+    o.insecure_plaintext = true;
     if (children) o.repl_listen = "127.0.0.1:0";
     o.tls.ca_pem_path = absl::StrCat(dir_, "/certs/ca.pem");
     o.tls.cert_pem_path = absl::StrCat(dir_, "/certs/", id, ".pem");

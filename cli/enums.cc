@@ -36,8 +36,9 @@ constexpr EnumName<v1::OrgKind> kKinds[] = {
 
 constexpr EnumName<v1::Role> kRoles[] = {
     {v1::DATA_ADMIN, "admin", "信息管理员"},
-    {v1::VIEWER, "viewer", "只读查看"},
+    {v1::REVIEWER, "reviewer", "审核查看员"},
     {v1::UNIT_LEADER, "leader", "单位负责人"},
+    {v1::OPERATOR, "operator", "运维管理员"},
 };
 
 constexpr EnumName<v1::Gender> kGenders[] = {

@@ -393,7 +393,7 @@ absl::Status RunExportVerb(const CommandLine& cl, const Io& io,
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxDownloadBytes);
     auto channel = grpc::CreateCustomChannel(
-        conn.server, grpc::InsecureChannelCredentials(), args);
+        conn.server, conn.creds, args);
     auto stub = v1::ExportService::NewStub(channel);
     grpc::ClientContext ctx;
     deadline(&ctx, conn.token);

@@ -24,6 +24,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 }  // namespace grpc
 
 namespace unionsync::v1 {
@@ -52,6 +53,7 @@ struct ExportConnection {
   std::shared_ptr<grpc::Channel> channel;
   std::string token;
   std::string server;  // For the download's own channel (large replies).
+  std::shared_ptr<grpc::ChannelCredentials> creds;  // TLS or plaintext.
 };
 using ExportConnect = std::function<absl::StatusOr<ExportConnection>()>;
 

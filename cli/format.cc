@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/args.h"
 #include "cli/enums.h"
+#include "common/mask.h"
 #include "unionsync/v1/admin.pb.h"
 
 namespace unionsync::cli {
@@ -156,13 +157,6 @@ std::string FormatTimeMs(int64_t ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
-}
-
-std::string MaskIdNumber(absl::string_view id_number) {
-  if (id_number.size() <= 10) return std::string(id_number.size(), '*');
-  return absl::StrCat(id_number.substr(0, 6),
-                      std::string(id_number.size() - 10, '*'),
-                      id_number.substr(id_number.size() - 4));
 }
 
 std::string FormatLogin(const v1::LoginResponse& response,

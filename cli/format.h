@@ -54,9 +54,6 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
 // "2019-12-31 18:00:00" in China Standard Time (UTC+8), or "-" for 0.
 std::string FormatTimeMs(int64_t ms);
 
-// "430102********123X": the first 6 and last 4 characters of an ID number.
-std::string MaskIdNumber(absl::string_view id_number);
-
 std::string FormatLogin(const v1::LoginResponse& response,
                         absl::string_view username, absl::string_view server);
 std::string FormatWhoAmI(const v1::WhoAmIResponse& response,

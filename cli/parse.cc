@@ -217,18 +217,22 @@ const std::vector<VerbSpec>& Verbs() {
         "13807310000 --employees 350",
         "unionctl org update furong.wlp --clear contact"}},
       {"account create",
-       "Create an account of your organisation or of one below it.",
+       "Create an account: the administrator or leader of a direct child "
+       "(when it has none active), or a reviewer or operator of your own "
+       "organisation.",
        {},
        {Required("org", "ID", "Organisation of the account"),
         Required("user", "NAME", "Account name [a-z0-9_.-]{3,64}"),
-        Required("role", "admin|viewer|leader",
-                 "admin: data administrator (信息管理员); viewer: read-only "
-                 "(只读查看); leader: the unit's responsible leader, who "
-                 "approves exports (单位负责人)"),
+        Required("role", "admin|reviewer|leader|operator",
+                 "admin: data administrator (信息管理员); reviewer: progress, "
+                 "warnings and upper-tier approvals, no member rows "
+                 "(审核查看员); leader: the unit's responsible leader, who "
+                 "approves exports (单位负责人); operator: links, resync, "
+                 "audit verification, metrics (运维管理员)"),
         Value("name", "DISPLAY", "Display name")},
        "Prints the initial password once; it must be changed at first login.",
-       {"unionctl account create --org furong --user furong_view --role viewer "
-        "--name 张伟"}},
+       {"unionctl account create --org furong --user furong_view --role "
+        "reviewer --name 张伟"}},
       {"account list",
        "List the accounts of an organisation.",
        {{"ORG", "Organisation id"}},
@@ -650,6 +654,11 @@ std::string HelpText(absl::string_view verb) {
       ")\n"
       "  --session FILE      Session file (default: $UNIONSYNC_SESSION, else\n"
       "                      $HOME/.unionsync/session)\n"
+      "  --ca FILE           CA certificate the node's TLS certificate is "
+      "checked\n"
+      "                      against (default: $UNIONSYNC_CA, else the "
+      "session's)\n"
+      "  --insecure_plaintext  Plaintext to a development node on loopback\n"
       "  --json              Machine-readable output: one JSON object per "
       "response;\n"
       "                      errors as {\"error\":{\"code\",\"message\"}} on "
@@ -672,6 +681,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     g.server = env.server;
     g.server_explicit = true;
   }
+  if (!env.ca.empty()) {
+    g.ca = env.ca;
+    g.ca_explicit = true;
+  }
+  g.insecure_plaintext = env.insecure_plaintext;
   if (!env.session.empty()) {
     g.session_path = env.session;
   } else if (!env.home.empty()) {
@@ -694,8 +708,13 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       g.json = true;
       continue;
     }
+    if (word == "--insecure_plaintext") {
+      g.insecure_plaintext = true;
+      continue;
+    }
     std::string name = word.substr(0, word.find('='));
-    if (name != "--server" && name != "--session" && name != "--timeout") {
+    if (name != "--server" && name != "--session" && name != "--timeout" &&
+        name != "--ca") {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown global option ", name, " (run `unionctl --help`)"));
     }
@@ -717,6 +736,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       g.server_explicit = true;
     } else if (name == "--session") {
       g.session_path = value;
+    } else if (name == "--ca") {
+      g.ca = value;
+      g.ca_explicit = true;
     } else {
       double t = 0;
       if (!absl::SimpleAtod(value, &t) || !std::isfinite(t) || t <= 0 ||

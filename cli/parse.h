@@ -51,6 +51,8 @@ struct Environment {
   std::string server;   // $UNIONSYNC_SERVER
   std::string session;  // $UNIONSYNC_SESSION
   std::string home;     // $HOME
+  std::string ca;       // $UNIONSYNC_CA
+  bool insecure_plaintext = false;  // $UNIONSYNC_INSECURE_PLAINTEXT=1
 };
 
 struct GlobalOptions {
@@ -61,6 +63,13 @@ struct GlobalOptions {
   bool server_explicit = false;
   // --session, else $UNIONSYNC_SESSION, else $HOME/.unionsync/session.
   std::string session_path;
+  // --ca FILE, else $UNIONSYNC_CA, else the session's: the CA certificate
+  // the node's TLS certificate is checked against.
+  std::string ca;
+  bool ca_explicit = false;
+  // --insecure_plaintext (or $UNIONSYNC_INSECURE_PLAINTEXT=1): talk plaintext
+  // to a development node on loopback.
+  bool insecure_plaintext = false;
   bool json = false;
   double timeout_seconds =
       kDefaultTimeoutSeconds;  // Deadline of every unary call.

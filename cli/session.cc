@@ -56,8 +56,8 @@ bool HasLineBreak(absl::string_view s) {
 absl::StatusOr<std::string> SerializeSession(const Session& session) {
   for (absl::string_view v :
        {absl::string_view(session.server), absl::string_view(session.token),
-        absl::string_view(session.username),
-        absl::string_view(session.org_id)}) {
+        absl::string_view(session.username), absl::string_view(session.org_id),
+        absl::string_view(session.ca)}) {
     if (HasLineBreak(v)) {
       return absl::InvalidArgumentError("session value contains a line break");
     }
@@ -66,6 +66,7 @@ absl::StatusOr<std::string> SerializeSession(const Session& session) {
       "# unionctl session: a bearer credential, keep it private (mode 0600).\n",
       "server=", session.server, "\n", "username=", session.username, "\n",
       "org_id=", session.org_id, "\n", "expires_at_ms=", session.expires_at_ms,
+      "\n", "ca=", session.ca, "\n", "plaintext=", session.plaintext ? 1 : 0,
       "\n", "token=", session.token, "\n");
 }
 
@@ -89,6 +90,10 @@ absl::StatusOr<Session> ParseSession(absl::string_view text) {
       s.username = std::string(value);
     } else if (key == "org_id") {
       s.org_id = std::string(value);
+    } else if (key == "ca") {
+      s.ca = std::string(value);
+    } else if (key == "plaintext") {
+      s.plaintext = value == "1";
     } else if (key == "expires_at_ms") {
       if (!value.empty() && !absl::SimpleAtoi(value, &s.expires_at_ms)) {
         return absl::InvalidArgumentError("bad expires_at_ms in session file");

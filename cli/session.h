@@ -3,7 +3,8 @@
 //
 // Format: UTF-8 text, one "key=value" per line; lines that are empty or start
 // with '#' are ignored, and so are unknown keys (forward compatibility). Keys:
-// server, token (both required), username, org_id, expires_at_ms. The file is
+// server, token (both required), username, org_id, expires_at_ms, ca,
+// plaintext. The file is
 // created with mode 0600 and its directory, when unionctl creates it, with mode
 // 0700: the token is a bearer credential.
 #ifndef UNIONSYNC_CLI_SESSION_H_
@@ -24,6 +25,10 @@ struct Session {
   std::string username;
   std::string org_id;
   int64_t expires_at_ms = 0;
+  // How the server is reached: TLS verified against this CA file, or (for a
+  // development node on loopback) plaintext.
+  std::string ca;
+  bool plaintext = false;
 };
 
 // Text form of a session. Fails (InvalidArgument) if a value holds a line

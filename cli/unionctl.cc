@@ -22,6 +22,7 @@
 #include "cli/session.h"
 #include "cli/terminal.h"
 #include "common/status_macros.h"
+#include "tls/tls.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/admin.pb.h"
 #include "unionsync/v1/monitor.grpc.pb.h"
@@ -170,8 +171,25 @@ class Runner {
       }
       token_ = session.token;
       if (!cl_.global.server_explicit) server_ = session.server;
+      if (!cl_.global.ca_explicit && !cl_.global.insecure_plaintext) {
+        ca_ = session.ca;
+        plaintext_ = session.plaintext;
+      }
     }
-    channel_ = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+    if (cl_.global.ca_explicit) ca_ = cl_.global.ca;
+    if (cl_.global.insecure_plaintext) plaintext_ = true;
+    if (plaintext_) {
+      RETURN_IF_ERROR(RequireLoopback(server_, "--server"));
+      creds_ = grpc::InsecureChannelCredentials();
+    } else if (ca_.empty()) {
+      return absl::FailedPreconditionError(
+          "the node speaks TLS: give --ca FILE (the CA certificate that "
+          "signed the node's, e.g. var/demo/certs/ca.pem) or set "
+          "$UNIONSYNC_CA");
+    } else {
+      ASSIGN_OR_RETURN(creds_, MakeClientTlsCredentials(ca_));
+    }
+    channel_ = grpc::CreateChannel(server_, creds_);
     stub_ = v1::AdminService::NewStub(channel_);
     return absl::OkStatus();
   }
@@ -284,6 +302,8 @@ class Runner {
 
     Session session;
     session.server = server_;
+    session.ca = ca_;
+    session.plaintext = plaintext_;
     session.token = resp.token();
     session.username = args.username;
     session.org_id = resp.org_id();
@@ -561,7 +581,7 @@ class Runner {
         cl_, io_,
         [this]() -> absl::StatusOr<ExportConnection> {
           RETURN_IF_ERROR(Connect(/*with_session=*/true));
-          return ExportConnection{channel_, token_, server_};
+          return ExportConnection{channel_, token_, server_, creds_};
         },
         &usage_error_, &rpc_error_);
   }
@@ -728,6 +748,9 @@ class Runner {
   const Io& io_;
   std::string server_;
   std::string token_;
+  std::string ca_;
+  bool plaintext_ = false;
+  std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<v1::MonitorService::Stub> monitor_;
@@ -741,6 +764,8 @@ Environment EnvironmentFromProcess() {
   Environment env;
   env.server = GetEnv("UNIONSYNC_SERVER");
   env.session = GetEnv("UNIONSYNC_SESSION");
+  env.ca = GetEnv("UNIONSYNC_CA");
+  env.insecure_plaintext = GetEnv("UNIONSYNC_INSECURE_PLAINTEXT") == "1";
   env.home = GetEnv("HOME");
   if (env.home.empty()) {
     struct passwd pw;

@@ -374,7 +374,9 @@ void ClearCookie(httplib::Response& res) {
 
 struct Dashboard::Impl {
   DashboardBackend* backend = nullptr;
-  httplib::Server server;
+  // An httplib::SSLServer when the node's certificate is given.
+  std::unique_ptr<httplib::Server> server;
+  bool tls = false;  // Cookies are Secure.
   std::thread thread;
   std::atomic<bool> finished{false};  // listen_after_bind returned.
   int port = 0;
@@ -391,39 +393,51 @@ struct Dashboard::Impl {
 };
 
 void Dashboard::Impl::InstallRoutes() {
-  server.set_payload_max_length(kMaxBodyBytes);
+  server->set_payload_max_length(kMaxBodyBytes);
 
-  server.Get("/login", [this](const httplib::Request& req,
+  server->Get("/login", [this](const httplib::Request& req,
                               httplib::Response& res) { GetLogin(req, res); });
-  server.Post("/login",
+  server->Post("/login",
               [this](const httplib::Request& req, httplib::Response& res) {
                 PostLogin(req, res);
               });
-  server.Post("/logout",
+  server->Post("/logout",
               [this](const httplib::Request& req, httplib::Response& res) {
                 PostLogout(req, res);
               });
-  server.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+  server->Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     GetIndex(req, res);
   });
-  server.Get(
+  server->Get(
       "/static/app.css", [](const httplib::Request&, httplib::Response& res) {
         res.set_header("Cache-Control", "no-cache");
         res.set_content(dashboard_assets::kAppCss, "text/css; charset=utf-8");
       });
-  server.Get("/static/app.js", [](const httplib::Request&,
+  server->Get("/static/app.js", [](const httplib::Request&,
                                   httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
     res.set_content(dashboard_assets::kAppJs, "text/javascript; charset=utf-8");
   });
-  server.Get("/metrics",
-             [this](const httplib::Request&, httplib::Response& res) {
+  server->Get("/metrics",
+             [this](const httplib::Request& req, httplib::Response& res) {
                res.set_header("Cache-Control", "no-store");
+               absl::Status allowed = backend->AuthorizeMetrics(
+                   req.get_header_value("Authorization"), SessionToken(req),
+                   req.remote_addr);
+               if (!allowed.ok()) {
+                 res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
+                 res.set_header("WWW-Authenticate",
+                                "Basic realm=\"unionsync metrics\"");
+                 res.set_content(
+                     absl::StrCat(allowed.message(), "\n"),
+                     "text/plain; charset=utf-8");
+                 return;
+               }
                res.set_content(backend->MetricsText(),
                                "text/plain; version=0.0.4; charset=utf-8");
              });
 
-  server.Get("/api/progress", [this](const httplib::Request& req,
+  server->Get("/api/progress", [this](const httplib::Request& req,
                                      httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       v1::GetProgressRequest r;
@@ -439,7 +453,7 @@ void Dashboard::Impl::InstallRoutes() {
       Reply(res, backend->GetProgress(ctx, r));
     });
   });
-  server.Get("/api/progress.csv", [this](const httplib::Request& req,
+  server->Get("/api/progress.csv", [this](const httplib::Request& req,
                                          httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       v1::ExportProgressCsvRequest r;
@@ -462,7 +476,7 @@ void Dashboard::Impl::InstallRoutes() {
       res.set_content(csv->csv(), "text/csv; charset=utf-8");
     });
   });
-  server.Get("/api/timeseries",
+  server->Get("/api/timeseries",
              [this](const httplib::Request& req, httplib::Response& res) {
                Api(req, res, [&](const RequestContext& ctx) {
                  v1::GetTimeSeriesRequest r;
@@ -473,7 +487,7 @@ void Dashboard::Impl::InstallRoutes() {
                  Reply(res, backend->GetTimeSeries(ctx, r));
                });
              });
-  server.Get("/api/warnings",
+  server->Get("/api/warnings",
              [this](const httplib::Request& req, httplib::Response& res) {
                Api(req, res, [&](const RequestContext& ctx) {
                  v1::ListWarningsRequest r;
@@ -486,7 +500,7 @@ void Dashboard::Impl::InstallRoutes() {
                  Reply(res, backend->ListWarnings(ctx, r));
                });
              });
-  server.Get("/api/conflicts",
+  server->Get("/api/conflicts",
              [this](const httplib::Request& req, httplib::Response& res) {
                Api(req, res, [&](const RequestContext& ctx) {
                  v1::ListConflictsRequest r;
@@ -501,7 +515,7 @@ void Dashboard::Impl::InstallRoutes() {
                  Reply(res, resp);
                });
              });
-  server.Get("/api/freshness", [this](const httplib::Request& req,
+  server->Get("/api/freshness", [this](const httplib::Request& req,
                                       httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       Reply(res, backend->GetSyncFreshness(ctx, v1::GetSyncFreshnessRequest()));
@@ -510,7 +524,7 @@ void Dashboard::Impl::InstallRoutes() {
 
   // Errors without a body of their own (404, 405, 413, ...): JSON under /api,
   // a short page elsewhere.
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
+  server->set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
@@ -537,7 +551,7 @@ void Dashboard::Impl::InstallRoutes() {
         }
         return httplib::Server::HandlerResponse::Handled;
       }));
-  server.set_exception_handler([](const httplib::Request& req,
+  server->set_exception_handler([](const httplib::Request& req,
                                   httplib::Response& res,
                                   std::exception_ptr ep) {
     std::string what = "unknown exception";
@@ -552,7 +566,7 @@ void Dashboard::Impl::InstallRoutes() {
     SetJsonError(res, 500, "服务器内部错误，请稍后再试");
   });
   // Security headers on every response, errors included.
-  server.set_post_routing_handler(
+  server->set_post_routing_handler(
       [](const httplib::Request& req, httplib::Response& res) {
         res.set_header("Content-Security-Policy", kCsp);
         res.set_header("X-Content-Type-Options", "nosniff");
@@ -646,7 +660,8 @@ void Dashboard::Impl::PostLogin(const httplib::Request& req,
   }
   res.set_header("Set-Cookie",
                  absl::StrCat(kCookieName, "=", *token,
-                              "; HttpOnly; SameSite=Strict; Path=/"));
+                              "; HttpOnly; SameSite=Strict; Path=/",
+                              tls ? "; Secure" : ""));
   RedirectTo(res, "/", 303);
 }
 
@@ -756,8 +771,21 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(
 
   auto impl = std::make_unique<Impl>();
   impl->backend = backend;
+  if (!options.tls_cert_pem_path.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(
+        options.tls_cert_pem_path.c_str(), options.tls_key_pem_path.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dashboard: cannot use the certificate ", options.tls_cert_pem_path,
+          " and key ", options.tls_key_pem_path));
+    }
+    impl->server = std::move(ssl);
+    impl->tls = true;
+  } else {
+    impl->server = std::make_unique<httplib::Server>();
+  }
   const size_t threads = static_cast<size_t>(options.threads);
-  impl->server.new_task_queue = [threads] {
+  impl->server->new_task_queue = [threads] {
     return new httplib::ThreadPool(threads);
   };
   impl->InstallRoutes();
@@ -765,33 +793,33 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(
   // a browser holding more connections than there are threads would leave
   // requests waiting seconds (measured: 5 s page loads, bench/hub_bench.cc).
   // One request per connection, and no Nagle delay on the replies.
-  impl->server.set_keep_alive_max_count(1);
-  impl->server.set_tcp_nodelay(true);
+  impl->server->set_keep_alive_max_count(1);
+  impl->server->set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which would let a second
   // server bind the same port and silently share its connections.
-  impl->server.set_socket_options([](int sock) {
+  impl->server->set_socket_options([](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   if (port == 0) {
-    port = impl->server.bind_to_any_port(host);
+    port = impl->server->bind_to_any_port(host);
     if (port < 0) {
       return absl::UnavailableError(
           absl::StrCat("dashboard: cannot bind ", options.listen));
     }
-  } else if (!impl->server.bind_to_port(host, port)) {
+  } else if (!impl->server->bind_to_port(host, port)) {
     return absl::UnavailableError(
         absl::StrCat("dashboard: cannot bind ", options.listen));
   }
   impl->port = port;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
-    raw->server.listen_after_bind();
+    raw->server->listen_after_bind();
     raw->finished = true;
   });
   // Stop() only interrupts a server that is running: wait for the accept
   // loop (or its failure) so a Stop right after Start cannot be lost.
-  while (!impl->server.is_running() && !impl->finished) {
+  while (!impl->server->is_running() && !impl->finished) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (impl->finished) {
@@ -803,7 +831,7 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(
 
 void Dashboard::Stop() {
   if (impl_ == nullptr || !impl_->thread.joinable()) return;
-  impl_->server.stop();
+  impl_->server->stop();
   impl_->thread.join();
 }
 

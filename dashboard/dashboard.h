@@ -13,17 +13,17 @@
 //        /api/freshness        JSON of the Monitor API's responses (login
 //                              required; 401 JSON without a session)
 //   GET  /api/progress.csv     the progress report as a download
-//   GET  /metrics              Prometheus text, NO login: figures only, no
-//                              personal data. Bind the dashboard to a trusted
-//                              address (loopback by default) or put it behind a
-//                              proxy that restricts /metrics.
+//   GET  /metrics              Prometheus text for operators (session cookie,
+//                              Bearer token or HTTP Basic of an operator
+//                              account): figures and node ids, no names.
 //
 // Conflict sides reach the browser without their personal fields (the page
 // names organisations only); the page reads conflicts once a minute, not on
 // every 10-second refresh, because the node audits every read of them.
 //
-// The server speaks plain HTTP: keep it on loopback or behind a TLS-terminating
-// reverse proxy. Request bodies over 8 KiB are refused (413).
+// The server speaks HTTPS with the node's certificate (plain HTTP only when
+// the node runs with --insecure_plaintext on loopback); the session cookie is
+// Secure then. Request bodies over 8 KiB are refused (413).
 //
 // Every response carries Content-Security-Policy (default-src 'self', no
 // inline script or style), X-Content-Type-Options: nosniff,
@@ -72,7 +72,14 @@ class DashboardBackend {
   virtual absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
       const RequestContext& ctx, const v1::ExportProgressCsvRequest& req) = 0;
 
-  // Prometheus text exposition (version 0.0.4); figures only.
+  // Whether /metrics may be read: an operator's (or the node's own data
+  // administrator's) session `session_token` (cookie), or the "Authorization"
+  // header (Bearer <token> or Basic <user:password>). UNAUTHENTICATED (401)
+  // or PERMISSION_DENIED (403) otherwise.
+  virtual absl::Status AuthorizeMetrics(const std::string& authorization,
+                                        const std::string& session_token,
+                                        const std::string& peer) = 0;
+  // Prometheus text exposition (version 0.0.4); figures and node ids only.
   virtual std::string MetricsText() = 0;
 };
 
@@ -80,6 +87,10 @@ struct DashboardOptions {
   // "host:port" or "[v6-host]:port"; port 0 picks a free port (see port()).
   std::string listen = "127.0.0.1:0";
   int threads = 4;  // Server threads, 1..64.
+  // HTTPS with the node's certificate and key (PEM); both empty: plain HTTP,
+  // which the node allows only on loopback behind --insecure_plaintext.
+  std::string tls_cert_pem_path;
+  std::string tls_key_pem_path;
 };
 
 class Dashboard {

@@ -89,8 +89,9 @@ struct Actor {
 // metadata, RPC counting and error messages that name the step.
 class Api {
  public:
-  Api(absl::Duration deadline, int64_t* rpcs)
-      : deadline_(deadline), rpcs_(rpcs) {}
+  Api(absl::Duration deadline, int64_t* rpcs,
+      std::shared_ptr<grpc::ChannelCredentials> creds)
+      : deadline_(deadline), rpcs_(rpcs), creds_(std::move(creds)) {}
 
   template <typename Req, typename Resp>
   using Method = grpc::Status (v1::AdminService::Stub::*)(grpc::ClientContext*,
@@ -132,13 +133,14 @@ class Api {
     std::unique_ptr<v1::AdminService::Stub>& stub = stubs_[target];
     if (stub == nullptr) {
       stub = v1::AdminService::NewStub(
-          grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+          grpc::CreateChannel(target, creds_));
     }
     return stub.get();
   }
 
   const absl::Duration deadline_;
   int64_t* const rpcs_;
+  const std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::map<std::string, std::unique_ptr<v1::AdminService::Stub>> stubs_;
 };
 
@@ -167,7 +169,9 @@ class Driver {
  public:
   explicit Driver(const DemoOptions& options)
       : options_(options),
-        api_(options.rpc_deadline, &report_.rpcs),
+        api_(options.rpc_deadline, &report_.rpcs,
+             options.creds != nullptr ? options.creds
+                                      : grpc::InsecureChannelCredentials()),
         plan_(options.seed ^ 0x9e3779b97f4a7c15ull),
         profiles_(options.seed),
         members_(options.seed + 1) {}

@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,19 @@
 #include "unionsync/v1/admin.pb.h"
 #include "unionsync/v1/model.pb.h"
 
+namespace grpc {
+class ChannelCredentials;
+}  // namespace grpc
+
 namespace unionsync {
 
 struct DemoOptions {
   // The Admin API, "host:port", of the node hosting the city (the hub in a
   // multi-node run). Insecure channels: loopback only.
   std::string target;
+  // How every node is reached: TLS checked against the demo CA, or plaintext
+  // for in-process nodes on loopback (null: plaintext).
+  std::shared_ptr<grpc::ChannelCredentials> creds;
   // Organisations that run their own node, by organisation id, with that
   // node's Admin API "host:port". Ids: a district's region code ("430102") or
   // a township "<district id>.<n>" ("430102.1", n from 1), within the tree

@@ -30,10 +30,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "demo/driver.h"
+#include "tls/tls.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1",
           "Host of the Admin API of the node hosting the city (the hub).");
 ABSL_FLAG(int, port, 0, "Port of that Admin API.");
+ABSL_FLAG(std::string, ca, "",
+          "CA certificate the nodes' TLS certificates are checked against "
+          "(empty: plaintext, for development nodes on loopback).");
 ABSL_FLAG(std::string, port_file, "",
           "Read the port from this file (the node's --port_file) instead.");
 ABSL_FLAG(std::vector<std::string>, nodes, {},
@@ -130,6 +134,14 @@ int Run() {
     return 2;
   }
   options.target = absl::StrCat(absl::GetFlag(FLAGS_host), ":", port);
+  if (const std::string ca = absl::GetFlag(FLAGS_ca); !ca.empty()) {
+    auto creds = unionsync::MakeClientTlsCredentials(ca);
+    if (!creds.ok()) {
+      std::cerr << "error: --ca: " << creds.status() << "\n";
+      return 2;
+    }
+    options.creds = *std::move(creds);
+  }
   for (const std::string& node : absl::GetFlag(FLAGS_nodes)) {
     const size_t eq = node.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == node.size()) {

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/mask.h"
 #include "common/status_macros.h"
 #include "ingest/internal.h"
 #include "ingest/template.h"
@@ -195,16 +196,6 @@ absl::StatusOr<std::string> TemplateBytes(const TemplateSpec& spec,
   ASSIGN_OR_RETURN(TempPath tmp, TempPath::Create());
   RETURN_IF_ERROR(WriteTemplate(spec, tmp.path(), options));
   return ReadFile(tmp.path());
-}
-
-std::string MaskIdNumber(absl::string_view id) {
-  if (id.size() != 18) return "****";
-  return absl::StrCat(id.substr(0, 6), "********", id.substr(14));
-}
-
-std::string MaskPhone(absl::string_view phone) {
-  if (phone.size() != 11) return "****";
-  return absl::StrCat(phone.substr(0, 3), "****", phone.substr(7));
 }
 
 std::vector<std::string> MemberToCells(const v1::Member& m,

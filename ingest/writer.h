@@ -76,11 +76,6 @@ struct MaskOptions {
   bool phone = false;      // First 3 + "****" + last 4.
 };
 
-// "430102********1234" ("****" unless 18 characters).
-std::string MaskIdNumber(absl::string_view id);
-// "138****5678" ("****" unless 11 characters).
-std::string MaskPhone(absl::string_view phone);
-
 // The cells of `m` in the order of MemberTemplate().columns, as the importer
 // reads them back.
 std::vector<std::string> MemberToCells(const v1::Member& m,

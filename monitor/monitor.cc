@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/mask.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
 #include "monitor/campaign.h"

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/mask.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "common/validation.h"

@@ -72,17 +72,4 @@ std::optional<v1::Warning> EscalateWarning(const v1::Warning& existing,
   return w;
 }
 
-std::string MaskIdNumber(absl::string_view id_number) {
-  if (id_number.size() < 10) return "******";
-  return absl::StrCat(id_number.substr(0, 6),
-                      std::string(id_number.size() - 10, '*'),
-                      id_number.substr(id_number.size() - 4));
-}
-
-std::string MaskPhone(absl::string_view phone) {
-  if (phone.size() < 7) return "****";
-  return absl::StrCat(phone.substr(0, 3), std::string(phone.size() - 7, '*'),
-                      phone.substr(phone.size() - 4));
-}
-
 }  // namespace unionsync

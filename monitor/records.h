@@ -46,12 +46,6 @@ std::optional<v1::Warning> EscalateWarning(const v1::Warning& existing,
                                            const std::string& parent_org,
                                            int64_t now_ms);
 
-// "430102********1234": enough for a clerk to find the person, never the
-// whole number.
-std::string MaskIdNumber(absl::string_view id_number);
-// "138****5678".
-std::string MaskPhone(absl::string_view phone);
-
 }  // namespace unionsync
 
 #endif  // UNIONSYNC_MONITOR_RECORDS_H_

@@ -32,6 +32,7 @@
 #include "common/clock.h"
 #include "common/password.h"
 #include "monitor/monitor.h"
+#include "node/audit_throttle.h"
 #include "node/sessions.h"
 #include "store/store.h"
 #include "unionsync/v1/admin.pb.h"
@@ -45,6 +46,11 @@ class ReplicationControl {
   virtual ~ReplicationControl() = default;
   virtual v1::GetReplicationStatusResponse ReplicationStatus() = 0;
   virtual absl::Status ForceResync(const std::string& child_id) = 0;
+  // Waits until the parent node holds this node's audit chain up to
+  // `audit_seq` (the uplink reports the head and the parent acknowledges
+  // it). OK at once for a node without a parent; UNAVAILABLE when the parent
+  // cannot confirm within a few seconds (link down, parent unreachable).
+  virtual absl::Status ConfirmAuditHeld(uint64_t audit_seq) = 0;
 };
 
 // Who is calling: the bearer token from the request metadata and the network
@@ -82,6 +88,8 @@ class Admin final : public Authenticator {
   absl::StatusOr<v1::ChangePasswordResponse> ChangePassword(
       const CallContext& ctx, const v1::ChangePasswordRequest& req);
   absl::StatusOr<v1::WhoAmIResponse> WhoAmI(const CallContext& ctx);
+  absl::StatusOr<v1::CheckNewPasswordResponse> CheckNewPassword(
+      const CallContext& ctx, const v1::CheckNewPasswordRequest& req);
 
   absl::StatusOr<v1::CreateChildOrgResponse> CreateChildOrg(
       const CallContext& ctx, const v1::CreateChildOrgRequest& req);
@@ -147,6 +155,11 @@ class Admin final : public Authenticator {
 
   SessionManager& sessions() { return sessions_; }
 
+  // Writes the summaries of failed logins that were counted rather than
+  // audited one by one (node/audit_throttle.h): those of intervals that are
+  // over, or all with `everything` (at shutdown). Called periodically.
+  absl::Status FlushSuppressedAudit(bool everything = false);
+
  private:
   struct Caller;
   absl::StatusOr<Caller> Authenticate(const CallContext& ctx,
@@ -177,6 +190,10 @@ class Admin final : public Authenticator {
                                        absl::string_view action,
                                        const std::string& member_id);
   absl::StatusOr<v1::Org> HostedOrg(const std::string& org_id);
+  // OK when `org` is hosted on this node or on a node below it (a change
+  // written here reaches its host); FAILED_PRECONDITION naming the host
+  // otherwise.
+  absl::Status HostedHereOrBelow(const v1::Org& org) const;
   v1::AuditEntry AuditOf(const Caller& caller, absl::string_view action,
                          absl::string_view target, v1::AuditOutcome outcome,
                          absl::string_view detail = "") const;
@@ -186,7 +203,7 @@ class Admin final : public Authenticator {
   absl::Status RequireOperator(
       const Caller& caller, absl::string_view action,
       absl::string_view reason =
-          "replication is operated by the data administrator of the node's "
+          "replication is operated by the operators and the data administrator of the node's "
           "own organisation");
   // The organisation an audit target ("org/…", "member/…", "account/…",
   // "node/…") belongs to, "" when unknown.
@@ -202,6 +219,9 @@ class Admin final : public Authenticator {
   // Verified against when the account is unknown (equal timing).
   std::string dummy_hash_;
   ReplicationControl* replication_ = nullptr;  // Not owned; may be null.
+  // Failed logins per source: the first few a minute are audited one by one,
+  // the rest summarised.
+  AuditThrottle login_audit_;
 };
 
 }  // namespace unionsync

@@ -64,6 +64,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   }
   US_ADMIN_RPC(Login)
   US_ADMIN_RPC(ChangePassword)
+  US_ADMIN_RPC(CheckNewPassword)
   US_ADMIN_RPC(CreateChildOrg)
   US_ADMIN_RPC(GetOrg)
   US_ADMIN_RPC(ListChildOrgs)

@@ -244,6 +244,15 @@ absl::StatusOr<v1::ExportStatus> Exporter::StatusOf(
   return out;
 }
 
+std::string RequestDigest(const v1::ExportRequest& r) {
+  std::string what = absl::StrCat(r.id(), "|", r.org_id(), "|",
+                                  r.include_subtree(), "|", r.requester(), "|",
+                                  r.purpose(), "|", r.recipient(), "|",
+                                  r.expires_at_ms(), "|");
+  for (int f : r.fields()) absl::StrAppend(&what, f, ",");
+  return Sha256(what);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 absl::StatusOr<v1::RequestExportResponse> Exporter::RequestExport(
@@ -276,6 +285,14 @@ absl::StatusOr<v1::RequestExportResponse> Exporter::RequestExport(
     return refuse(absl::InvalidArgumentError(
         "recipient: must not contain '-' (it separates the parts of the "
         "fingerprint)"));
+  }
+  if (req.include_subtree()) {
+    // Every unit whose members leave needs its own leader's approval
+    // (R10.1): one export per unit.
+    return refuse(absl::InvalidArgumentError(
+        "include_subtree: exports are per unit, each approved by that unit's "
+        "own leader and its upper tier; request one export for each "
+        "grassroots union"));
   }
   auto fields = CleanFields("fields", req.fields());
   if (!fields.ok()) return refuse(fields.status());
@@ -335,17 +352,27 @@ absl::StatusOr<v1::ApproveExportResponse> Exporter::ApproveExport(
   v1::ApprovalLevel level;
   if (viewer.role == v1::UNIT_LEADER) {
     level = v1::APPROVAL_LEADER;
-  } else if (viewer.role == v1::DATA_ADMIN) {
+  } else if (viewer.role == v1::DATA_ADMIN || viewer.role == v1::REVIEWER) {
     level = v1::APPROVAL_UPPER_TIER;
   } else {
     return refuse(absl::PermissionDeniedError(
         "only a unit's responsible leader or the upper-tier union's data "
-        "administrator may approve an export"));
+        "administrator or reviewer may approve an export"));
   }
   if (viewer.username == request->requester()) {
     return refuse(absl::PermissionDeniedError(
         "self-approval: you requested this export; it must be approved by "
         "others (R11: whoever approves is responsible)"));
+  }
+  // Independent approvers: never an account the requester created.
+  if (auto me = store_->GetAccount(viewer.username);
+      !me.ok() || me->created_by() == request->requester()) {
+    return refuse(absl::PermissionDeniedError(
+        me.ok() ? absl::StrCat("your account was created by the requester '",
+                               request->requester(),
+                               "'; an approver must be independent of the "
+                               "requester (R11)")
+                : std::string("your account is not held on this node")));
   }
   if (level == v1::APPROVAL_LEADER) {
     if (viewer.org_id != request->org_id()) {
@@ -430,6 +457,7 @@ absl::StatusOr<v1::ApproveExportResponse> Exporter::ApproveExport(
   }
   a.set_note(req.note());
   a.set_decided_at_ms(now);
+  a.set_request_digest(RequestDigest(*request));
   WriteSet w;
   w.PutExportApproval(a);
   w.Audit(AuditOf(
@@ -547,6 +575,8 @@ absl::StatusOr<v1::DownloadExportResponse> Exporter::DownloadExport(
       return refuse(absl::FailedPreconditionError(absl::StrCat(
           "rejected by '", a.approver(), "' (", LevelName(a.level()), ")")));
     }
+    // An approval covers exactly the request its approver read.
+    if (a.request_digest() != RequestDigest(*request)) continue;
     if (a.level() == v1::APPROVAL_LEADER && a.approver_org() == org.id() &&
         a.approver() != request->requester()) {
       leader = &a;

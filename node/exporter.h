@@ -100,6 +100,10 @@ class Exporter {
   absl::Mutex download_mu_;
 };
 
+// What an approval approves: SHA-256 over the request's id, organisation,
+// scope, requester, purpose, recipient, expiry and fields.
+std::string RequestDigest(const v1::ExportRequest& request);
+
 // The fields a download carries: `requested` ∩ every approval's allowed
 // fields, sorted.
 std::vector<v1::ExportField> EffectiveFields(

@@ -186,6 +186,36 @@ absl::Status LinkWorker::ForceResync(const std::string& child) {
   return command->result;
 }
 
+absl::Status LinkWorker::WaitAuditHeld(uint64_t seq, absl::Duration timeout) {
+  if (uplink_ == nullptr) return absl::OkStatus();
+  const absl::Time deadline = absl::Now() + timeout;
+  auto held = [&] {
+    for (const repl::LinkStats& s : LinkStatus()) {
+      if (s.side == repl::Side::kChild && s.audit_seq >= seq) return true;
+    }
+    return false;
+  };
+  while (!held()) {
+    auto command = std::make_shared<LinkCommand>();
+    command->kind = LinkCommand::Kind::kUrgeAuditReport;
+    LinkEvent e;
+    e.kind = LinkEvent::Kind::kCommand;
+    e.command = command;
+    if (!events_->Post(std::move(e))) {
+      return absl::UnavailableError("replication is not running");
+    }
+    command->done.WaitForNotificationWithDeadline(deadline);
+    if (absl::Now() >= deadline) {
+      return absl::UnavailableError(
+          "the parent node has not confirmed that it holds the audit entry "
+          "of this access (is the link to the parent down?); full numbers are "
+          "shown only while the parent can see who asked for them");
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::OkStatus();
+}
+
 int64_t LinkWorker::SteadyMs() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -212,6 +242,7 @@ void LinkWorker::Run() {
     const bool tick = SteadyMs() >= next_tick;
     if (tick) {
       next_tick = SteadyMs() + options_.tick_ms;
+      FlushLinkAudit(/*everything=*/false);
       for (auto& [id, stream] : streams_) {
         if (stream.closing || !IsCurrent(stream)) continue;
         repl::LinkCore* core = CoreOf(stream);
@@ -240,6 +271,7 @@ void LinkWorker::Run() {
     SweepClosed();
     PublishStats();
   }
+  FlushLinkAudit(/*everything=*/true);
   // Stopping: end every stream. Reactors created from now on finish
   // themselves (their Post fails).
   std::vector<uint64_t> ids;
@@ -304,10 +336,28 @@ void LinkWorker::Handle(LinkEvent& event, int64_t now_ms) {
   }
 }
 
+void LinkWorker::FlushLinkAudit(bool everything) {
+  std::vector<v1::AuditEntry> due =
+      link_audit_.TakeDue(clock_->NowMs(), everything);
+  if (due.empty()) return;
+  WriteSet w;
+  for (v1::AuditEntry& e : due) {
+    e.set_target(absl::StrCat("node/", options_.node_id));
+    w.Audit(std::move(e));
+  }
+  if (auto s = store_->Commit(w, "system").status(); !s.ok()) {
+    LogLink(absl::StrCat("cannot audit refused links: ", s.ToString()));
+  }
+}
+
 void LinkWorker::DenyLink(LinkTransport* transport, const std::string& actor,
                           const std::string& peer_address,
                           const absl::Status& why) {
   denied_links_.fetch_add(1);
+  if (!link_audit_.Admit("ReplicationLink", peer_address, clock_->NowMs())) {
+    transport->Close(why);  // Counted into the interval's summary entry.
+    return;
+  }
   WriteSet w;
   v1::AuditEntry e;
   e.set_actor(actor.empty() ? "unauthenticated" : actor);
@@ -403,6 +453,9 @@ void LinkWorker::OnRead(Stream& stream, LinkEvent& event, int64_t now_ms) {
 
 void LinkWorker::OnCommand(LinkCommand& command) {
   switch (command.kind) {
+    case LinkCommand::Kind::kUrgeAuditReport:
+      if (uplink_core_ != nullptr) uplink_core_->UrgeAuditReport();
+      break;
     case LinkCommand::Kind::kForceResync: {
       absl::Status auth =
           AuthorizeChildLink(*store_, options_.node_id, command.peer);

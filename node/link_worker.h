@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "node/store_view.h"
+#include "node/audit_throttle.h"
 #include "repl/link_core.h"
 #include "store/store.h"
 #include "unionsync/v1/replication.pb.h"
@@ -74,7 +75,8 @@ class LinkTransport {
 
 // A request to the worker thread from another thread, with its answer.
 struct LinkCommand {
-  enum class Kind { kForceResync };
+  // kUrgeAuditReport: report the audit head to the parent now (peer unused).
+  enum class Kind { kForceResync, kUrgeAuditReport };
   Kind kind = Kind::kForceResync;
   std::string peer;
   absl::Status result;  // Written by the worker before `done` is notified.
@@ -195,6 +197,10 @@ class LinkWorker {
   // reconnects and resends from the start. NOT_FOUND when `child` may not
   // link here; UNAVAILABLE when the worker is not running.
   absl::Status ForceResync(const std::string& child);
+  // Waits until the parent holds this node's audit chain up to `seq` (the
+  // uplink reports the head at once and the parent acknowledges it), at most
+  // `timeout`. OK when the node has no parent; UNAVAILABLE otherwise.
+  absl::Status WaitAuditHeld(uint64_t seq, absl::Duration timeout);
   // Link attempts refused (PERMISSION_DENIED / UNAUTHENTICATED, audited).
   int64_t denied_links() const { return denied_links_.load(); }
 
@@ -221,6 +227,8 @@ class LinkWorker {
   void OnCommand(LinkCommand& command);
   void DenyLink(LinkTransport* transport, const std::string& actor,
                 const std::string& peer_address, const absl::Status& why);
+  // Commits the summaries of refused links counted rather than audited.
+  void FlushLinkAudit(bool everything);
   void MaybeConnectUplink(int64_t now_ms);
   // Takes every Ready of the stream's core: apply, Applied, queue sends,
   // close. Then flushes.
@@ -261,6 +269,9 @@ class LinkWorker {
   std::unique_ptr<StoreView> view_;
 
   std::atomic<int64_t> denied_links_{0};
+  // Refused links per source: a few a minute audited one by one, the rest
+  // summarised (worker thread only, but thread-safe anyway).
+  AuditThrottle link_audit_;
   mutable absl::Mutex stats_mu_;
   std::vector<repl::LinkStats> stats_ ABSL_GUARDED_BY(stats_mu_);
 };

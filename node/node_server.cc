@@ -8,7 +8,13 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/password_policy.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "dashboard/dashboard.h"
@@ -21,6 +27,7 @@
 #include "monitor/monitor.h"
 #include "monitor/reconciler.h"
 #include "node/admin_service.h"
+#include "node/decode_errors.h"
 #include "node/export_service.h"
 #include "node/exporter.h"
 #include "node/importer.h"
@@ -104,8 +111,8 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
 // lockout, audit and sessions as the Admin API), figures from the Monitor.
 class NodeDashboardBackend final : public DashboardBackend {
  public:
-  NodeDashboardBackend(Admin* admin, Monitor* monitor)
-      : admin_(admin), monitor_(monitor) {}
+  NodeDashboardBackend(Admin* admin, Monitor* monitor, std::string node_id)
+      : admin_(admin), monitor_(monitor), node_id_(std::move(node_id)) {}
 
   absl::StatusOr<std::string> Login(const std::string& username,
                                     const std::string& password,
@@ -118,7 +125,7 @@ class NodeDashboardBackend final : public DashboardBackend {
     if (resp.must_change_password()) {
       (void)admin_->Logout(CallContext{resp.token(), peer});
       return absl::FailedPreconditionError(
-          "the initial password must be changed first (unionctl passwd)");
+          "the initial password must be changed first");
     }
     return resp.token();
   }
@@ -151,11 +158,69 @@ class NodeDashboardBackend final : public DashboardBackend {
       const v1::ExportProgressCsvRequest& req) override {
     return monitor_->ExportProgressCsv(ctx, req);
   }
+  absl::Status AuthorizeMetrics(const std::string& authorization,
+                                const std::string& session_token,
+                                const std::string& peer) override {
+    std::string token = session_token;
+    absl::string_view header = authorization;
+    if (absl::ConsumePrefix(&header, "Bearer ")) {
+      token = std::string(header);
+    } else if (absl::ConsumePrefix(&header, "Basic ")) {
+      std::string decoded;
+      if (!absl::Base64Unescape(header, &decoded)) {
+        return absl::UnauthenticatedError("malformed Basic credentials");
+      }
+      const size_t colon = decoded.find(':');
+      if (colon == std::string::npos) {
+        return absl::UnauthenticatedError("malformed Basic credentials");
+      }
+      // A scraper sends the same credentials every few seconds: keep the
+      // session they opened instead of a login (and an audit entry) each time.
+      const std::string key = Sha256(decoded);
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = scraper_sessions_.find(key);
+        if (it != scraper_sessions_.end()) token = it->second;
+      }
+      if (token.empty() || !Check(token, peer).ok()) {
+        v1::LoginRequest req;
+        req.set_username(decoded.substr(0, colon));
+        req.set_password(decoded.substr(colon + 1));
+        ASSIGN_OR_RETURN(v1::LoginResponse resp,
+                         admin_->Login(CallContext{"", peer}, req));
+        token = resp.token();
+        absl::MutexLock lock(&mu_);
+        if (scraper_sessions_.size() > 64) scraper_sessions_.clear();
+        scraper_sessions_[key] = token;
+      }
+    }
+    if (token.empty()) {
+      return absl::UnauthenticatedError(
+          "metrics are for operators: log in, or send an operator's "
+          "credentials (HTTP Basic or a Bearer session token)");
+    }
+    return Check(token, peer);
+  }
   std::string MetricsText() override { return monitor_->MetricsText(); }
 
  private:
+  absl::Status Check(const std::string& token, const std::string& peer) {
+    ASSIGN_OR_RETURN(Viewer viewer,
+                     admin_->Authenticate(RequestContext{token, peer}, "Metrics"));
+    if (viewer.org_id != node_id_) {
+      return absl::PermissionDeniedError(
+          "metrics are for the operators of the node's own organisation");
+    }
+    return absl::OkStatus();
+  }
+
   Admin* admin_;
   Monitor* monitor_;
+  std::string node_id_;
+  absl::Mutex mu_;
+  // SHA-256 of "user:password" -> the session it opened.
+  absl::flat_hash_map<std::string, std::string> scraper_sessions_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -168,6 +233,27 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (!options.repl_listen.empty()) {
     ASSIGN_OR_RETURN(repl_creds, MakeServerCredentials(options.tls));
   }
+  // Every port people use speaks TLS (docs/SECURITY.md); plaintext only
+  // behind the development flag, and only on loopback.
+  std::shared_ptr<grpc::ServerCredentials> admin_creds;
+  if (options.insecure_plaintext) {
+    RETURN_IF_ERROR(RequireLoopback(options.listen, "--listen"));
+    if (!options.dashboard_listen.empty()) {
+      RETURN_IF_ERROR(
+          RequireLoopback(options.dashboard_listen, "--dashboard_listen"));
+    }
+    admin_creds = grpc::InsecureServerCredentials();
+  } else if (options.tls.cert_pem_path.empty() ||
+             options.tls.key_pem_path.empty() ||
+             options.tls.ca_pem_path.empty()) {
+    return absl::InvalidArgumentError(
+        "the Admin API and the web pages serve TLS only: give the node's CA, "
+        "certificate and key (--tls_ca, --tls_cert, --tls_key), or "
+        "--insecure_plaintext on a loopback address for development");
+  } else {
+    ASSIGN_OR_RETURN(admin_creds, MakeServerTlsCredentials(options.tls));
+  }
+  RETURN_IF_ERROR(CheckPasswordDictionary());
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
   if (!options.parent_address.empty()) {
     UplinkOptions uplink;
@@ -226,10 +312,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  // The Admin API is served in plain text on the configured address (loopback
-  // by default); node-to-node links use mutual TLS on their own server below.
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &node->port_);
+  // The Admin API speaks TLS with the node's certificate (people log in);
+  // node-to-node links use mutual TLS on their own server below.
+  builder.AddListeningPort(options.listen, admin_creds, &node->port_);
+  // No SO_REUSEPORT: a second process on a taken port fails to start instead
+  // of silently sharing it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  {
+    std::vector<std::unique_ptr<
+        grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(NewDecodeErrorInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
   builder.RegisterService(node->admin_service_.get());
   builder.RegisterService(node->monitor_service_.get());
@@ -240,13 +335,26 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
+  {
+    Admin* admin = node->admin_.get();
+    absl::Notification* stop = &node->stop_housekeeping_;
+    node->housekeeping_ = std::thread([admin, stop] {
+      while (!stop->WaitForNotificationWithTimeout(absl::Seconds(5))) {
+        (void)admin->FlushSuppressedAudit();
+      }
+    });
+  }
   if (node->reconciler_ != nullptr) node->reconciler_->Start();
   if (node->evaluator_ != nullptr) node->evaluator_->Start();
   if (!options.dashboard_listen.empty()) {
     node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
-        node->admin_.get(), node->monitor_.get());
+        node->admin_.get(), node->monitor_.get(), options.node_id);
     DashboardOptions dashboard;
     dashboard.listen = options.dashboard_listen;
+    if (!options.insecure_plaintext) {
+      dashboard.tls_cert_pem_path = options.tls.cert_pem_path;
+      dashboard.tls_key_pem_path = options.tls.key_pem_path;
+    }
     ASSIGN_OR_RETURN(
         node->dashboard_,
         Dashboard::Start(dashboard, node->dashboard_backend_.get()));
@@ -313,6 +421,14 @@ absl::Status NodeServer::ForceResync(const std::string& child) {
   return worker_->ForceResync(child);
 }
 
+absl::Status NodeServer::ConfirmAuditHeld(uint64_t audit_seq) {
+  if (uplink_ == nullptr) return absl::OkStatus();
+  if (!replication_started_ || worker_ == nullptr) {
+    return absl::UnavailableError("replication to the parent is not running");
+  }
+  return worker_->WaitAuditHeld(audit_seq, absl::Seconds(5));
+}
+
 v1::GetReplicationStatusResponse NodeServer::ReplicationStatus() {
   v1::GetReplicationStatusResponse resp;
   resp.set_node_id(store_->node_id());
@@ -376,6 +492,11 @@ void NodeServer::Shutdown() {
       std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (repl_server_ != nullptr) repl_server_->Shutdown(deadline);
   if (server_ != nullptr) server_->Shutdown(deadline);
+  if (housekeeping_.joinable()) {
+    stop_housekeeping_.Notify();
+    housekeeping_.join();
+  }
+  if (admin_ != nullptr) (void)admin_->FlushSuppressedAudit(true);
 }
 
 namespace {

@@ -5,8 +5,9 @@
 // drives both (node/link_worker.h).
 //
 // The Admin API and replication are separate gRPC servers: the Admin API on
-// `listen` (plain text, loopback by default), replication on `repl_listen`
-// with mutual TLS only. Nothing in the Admin path waits for replication.
+// `listen` (TLS with the node's certificate; plaintext only with
+// `insecure_plaintext` on loopback), replication on `repl_listen` with mutual
+// TLS only. Nothing in the Admin path waits for replication.
 #ifndef UNIONSYNC_NODE_NODE_SERVER_H_
 #define UNIONSYNC_NODE_NODE_SERVER_H_
 
@@ -14,11 +15,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "node/admin.h"
 #include "repl/link_core.h"
@@ -74,6 +77,9 @@ struct NodeOptions {
   v1::CampaignConfig campaign;
   // Web dashboard address (dashboard/), e.g. "127.0.0.1:8080"; empty: none.
   std::string dashboard_listen;
+  // Development only: serve the Admin API and the dashboard in plain text.
+  // Refused unless both listen on loopback (docs/SECURITY.md).
+  bool insecure_plaintext = false;
   // Maintain progress aggregates (turned off only to measure their cost).
   bool track_progress = true;
   // Keys for personal data at rest (vault/vault.h, --key_file); required.
@@ -111,6 +117,9 @@ class NodeServer final : public ReplicationControl {
   // dropped on apply). NOT_FOUND for a node that is not a child of this one;
   // FAILED_PRECONDITION when the node has no replication port.
   absl::Status ForceResync(const std::string& child) override;
+  // The parent holds this node's audit chain up to `audit_seq` (at most 5 s
+  // of waiting); OK at once without a parent.
+  absl::Status ConfirmAuditHeld(uint64_t audit_seq) override;
   // LinkStatus() and denied_links() for the Admin API (ReplicationControl).
   v1::GetReplicationStatusResponse ReplicationStatus() override;
   // Replication links refused (PERMISSION_DENIED / UNAUTHENTICATED; each one
@@ -151,6 +160,9 @@ class NodeServer final : public ReplicationControl {
   std::unique_ptr<LinkWorker> worker_;
   std::unique_ptr<ReplicationService> repl_service_;
   std::unique_ptr<grpc::Server> repl_server_;
+  // Writes the summaries of throttled audit entries every few seconds.
+  absl::Notification stop_housekeeping_;
+  std::thread housekeeping_;
 };
 
 // The root organisation a node creates on its first start (Admin::Bootstrap).

@@ -22,7 +22,11 @@ ABSL_FLAG(bool, reseal, false,
           "print what was done and exit (after a key rotation; "
           "docs/KEYS.md).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
-          "Address of the Admin API (port 0: any).");
+          "Address of the Admin API, TLS with --tls_cert/--tls_key (port 0: "
+          "any).");
+ABSL_FLAG(bool, insecure_plaintext, false,
+          "DEVELOPMENT ONLY: serve the Admin API and the dashboard in plain "
+          "text; refused unless they listen on a loopback address.");
 ABSL_FLAG(std::string, port_file, "",
           "If set, the bound Admin API port is written here once serving.");
 ABSL_FLAG(std::string, repl_listen, "",
@@ -74,6 +78,7 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.insecure_plaintext = absl::GetFlag(FLAGS_insecure_plaintext);
   options.repl_listen = absl::GetFlag(FLAGS_repl_listen);
   options.tls.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
   options.tls.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);

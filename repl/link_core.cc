@@ -54,6 +54,7 @@ void LinkCore::Connect(int64_t now_ms) {
   audit_supported_ = false;
   audit_outstanding_ = false;
   audit_force_ = false;
+  audit_urgent_ = false;
   next_audit_report_ms_ = 0;
   last_progress_ms_ = now_ms;
   ++stats_.sessions;
@@ -597,11 +598,15 @@ void LinkCore::ShowAuditState(const v1::AuditHeadState& state) {
 
 void LinkCore::MaybeReportAudit(int64_t now_ms) {
   if (side_ != Side::kChild || !audit_supported_ || audit_outstanding_ ||
-      stats_.state != LinkState::kStreaming || now_ms < next_audit_report_ms_) {
+      stats_.state != LinkState::kStreaming ||
+      (now_ms < next_audit_report_ms_ && !audit_urgent_)) {
     return;
   }
   const AuditChainHead head = view_->audit_head();
-  if (!audit_force_ && head.seq == audit_acked_seq_) return;
+  if (!audit_force_ && head.seq == audit_acked_seq_) {
+    audit_urgent_ = false;  // The parent holds everything: nothing to urge.
+    return;
+  }
   v1::LinkMessage m;
   v1::AuditHeadReport* report = m.mutable_audit_report();
   report->set_seq(head.seq);
@@ -615,6 +620,7 @@ void LinkCore::MaybeReportAudit(int64_t now_ms) {
   }
   audit_outstanding_ = true;
   audit_force_ = false;
+  audit_urgent_ = false;
   next_audit_report_ms_ = now_ms + config_.audit_report_interval_ms;
   Send(std::move(m));
 }
@@ -716,6 +722,10 @@ void LinkCore::Tick(int64_t now_ms) {
 
 bool LinkCore::HasReady() const {
   if (!out_.empty() || !close_.ok() || pending_audit_.has_value()) return true;
+  if (audit_urgent_ && audit_supported_ && !audit_outstanding_ &&
+      stats_.state == LinkState::kStreaming) {
+    return true;
+  }
   if (!apply_outstanding_ && !to_apply_.empty()) return true;
   return sending_ && stats_.state == LinkState::kStreaming &&
          inflight_.size() < config_.window && next_read_ < view_->log_end();

@@ -157,6 +157,9 @@ class LinkCore {
   void Tick(int64_t now_ms);
   // Asks for a digest comparison at the next quiescent moment (child side).
   void RequestProbe();
+  // Child side: report the audit chain head at the next chance, ignoring the
+  // report interval (someone waits until the parent holds an entry).
+  void UrgeAuditReport() { audit_urgent_ = true; }
 
   // Everything to do now; empty when nothing.
   Ready TakeReady(int64_t now_ms);
@@ -238,6 +241,7 @@ class LinkCore {
   bool audit_force_ = false;        // Child: report even an unmoved head.
   uint64_t audit_acked_seq_ = 0;    // Child: what the parent holds.
   int64_t next_audit_report_ms_ = 0;
+  bool audit_urgent_ = false;  // Child: report now, ignoring the interval.
   std::optional<AuditHeadUpdate> pending_audit_;  // Parent: to persist.
 };
 

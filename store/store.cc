@@ -980,6 +980,8 @@ absl::StatusOr<AuditPage> Store::SearchAudit(const AuditQuery& q) const {
       rocksdb::ReadOptions(), prefix.empty() ? cf_->audit : cf_->index));
   it->Seek(Sl(prefix + keys::BigEndian64(first)));
   size_t examined = 0;
+  // Organisations already placed inside or outside `subtree_of`.
+  absl::flat_hash_map<std::string, bool> in_subtree;
   for (; it->Valid(); it->Next()) {
     const absl::string_view key = Sv(it->key());
     if (!absl::StartsWith(key, prefix)) break;
@@ -1012,6 +1014,19 @@ absl::StatusOr<AuditPage> Store::SearchAudit(const AuditQuery& q) const {
     if (!q.action.empty() && e.action() != q.action) continue;
     if (q.from_ms > 0 && e.time_ms() < q.from_ms) continue;
     if (q.to_ms > 0 && e.time_ms() >= q.to_ms) continue;
+    if (!q.subtree_of.empty()) {
+      auto inside = [&](const std::string& org) -> absl::StatusOr<bool> {
+        if (org.empty()) return false;
+        auto it = in_subtree.find(org);
+        if (it != in_subtree.end()) return it->second;
+        ASSIGN_OR_RETURN(bool in, IsInSubtree(org, q.subtree_of));
+        in_subtree.emplace(org, in);
+        return in;
+      };
+      ASSIGN_OR_RETURN(bool actor_in, inside(e.actor_org()));
+      ASSIGN_OR_RETURN(bool target_in, inside(e.target_org()));
+      if (!actor_in && !target_in) continue;
+    }
     page.entries.push_back(std::move(e));
     if (page.entries.size() >= q.limit) {
       if (seq < last) page.resume_after = seq;
@@ -2509,15 +2524,21 @@ class ScopeCheck {
         return std::string();
       }
       case v1::PUT_ACCOUNT:
+        return AccountFromChild(ctx, c, child);
       case v1::PUT_CONFLICT:
       case v1::PUT_WARNING: {
-        // Reconciliation records come up only from a hub below (a city hub
-        // under a province), about organisations of its own subtree.
-        const std::string anchor = AnchorOf(c);
-        ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(anchor, child));
-        if (!inside) {
-          return absl::StrCat(RecordName(c), " belongs to '", anchor,
-                              "', outside the subtree of '", child, "'");
+        // Warnings and conflicts have one author, the hub (the root, which
+        // has no parent and so is never below anyone): a child node never
+        // writes one. It may hand back the hub's own records in a repair
+        // snapshot (a rebuilt parent gets them back), anchored in its
+        // subtree.
+        ASSIGN_OR_RETURN(std::optional<v1::Org> origin, ctx.Org(c.origin()));
+        const bool from_hub = origin.has_value() && origin->parent_id().empty();
+        ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(AnchorOf(c), child));
+        if (!batch_.repair || !from_hub || !inside) {
+          return absl::StrCat(RecordName(c),
+                              " is written only by the hub; a child node may "
+                              "not send one");
         }
         return std::string();
       }
@@ -2567,9 +2588,20 @@ class ScopeCheck {
         anchor = c.org().parent_id();
         break;
       case v1::PUT_ACCOUNT:
-      case v1::PUT_WARNING:
         anchor = AnchorOf(c);
         break;
+      case v1::PUT_WARNING: {
+        // Only the hub writes warnings: the origin must be the root.
+        anchor = AnchorOf(c);
+        ASSIGN_OR_RETURN(std::optional<v1::Org> origin, ctx.Org(c.origin()));
+        if (!batch_.repair && origin.has_value() &&
+            !origin->parent_id().empty()) {
+          return absl::StrCat(RecordName(c), " comes from node '", c.origin(),
+                              "', which is not the hub; only the hub writes "
+                              "warnings");
+        }
+        break;
+      }
       case v1::PUT_CONFLICT:
         return std::string("conflicts stay with the hub that reconciles");
       case v1::PUT_EXPORT_APPROVAL: {
@@ -2610,6 +2642,69 @@ class ScopeCheck {
     if (!inside) {
       return absl::StrCat(RecordName(c), " is outside the subtree of '", self_,
                           "'");
+    }
+    return std::string();
+  }
+
+  // An account from a child (docs/REPLICATION.md, "What a link accepts"):
+  // its organisation lies in the child's subtree; whoever set its current
+  // credential (credential_author_org) lies there too and is hosted by the
+  // origin; a unit's data administrator and leader are created by its parent
+  // only; the holder's own change (author = the account's organisation) is a
+  // password change that can neither raise the upper tier's epoch block,
+  // change the role nor lift a disable.
+  template <typename Ctx>
+  absl::StatusOr<std::string> AccountFromChild(Ctx& ctx, const v1::Change& c,
+                                               const std::string& child) {
+    const v1::Account& a = c.account();
+    const std::string name = RecordName(c);
+    ASSIGN_OR_RETURN(bool inside, ctx.InSubtree(a.org_id(), child));
+    if (!inside) {
+      return absl::StrCat(name, " belongs to '", a.org_id(),
+                          "', outside the subtree of '", child, "'");
+    }
+    if (batch_.repair) return std::string();
+    const std::string& author = a.credential_author_org();
+    ASSIGN_OR_RETURN(bool author_inside, ctx.InSubtree(author, child));
+    if (author.empty() || !author_inside) {
+      return absl::StrCat(name, " claims the authority of '", author,
+                          "', outside the subtree of '", child, "'");
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::Org> author_org, ctx.Org(author));
+    if (author_org.has_value() && author_org->host_node() != c.origin()) {
+      return absl::StrCat(name, " set by '", author, "' must come from node '",
+                          author_org->host_node(), "', not '", c.origin(), "'");
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::Account> held, ctx.Account(a.username()));
+    if (author == a.org_id()) {
+      const bool parent_made =
+          a.role() == v1::DATA_ADMIN || a.role() == v1::UNIT_LEADER;
+      if (!held.has_value() && parent_made) {
+        return absl::StrCat(name, ": a unit's ", v1::Role_Name(a.role()),
+                            " is created by its parent, not by the unit");
+      }
+      if (held.has_value()) {
+        constexpr int64_t kBlock = int64_t{1} << 20;
+        if (held->role() != a.role()) {
+          return absl::StrCat(name, ": the role of an account never changes");
+        }
+        if (a.credential_epoch() / kBlock > held->credential_epoch() / kBlock) {
+          return absl::StrCat(name, ": the holder's own change may not raise "
+                              "the epoch block of the upper tier's decisions");
+        }
+        if (held->state() == v1::CREDENTIAL_DISABLED &&
+            a.credential_epoch() / kBlock == held->credential_epoch() / kBlock &&
+            a.state() != v1::CREDENTIAL_DISABLED) {
+          return absl::StrCat(name, ": a disabled account cannot be "
+                              "re-enabled by its own organisation");
+        }
+      }
+    } else {
+      ASSIGN_OR_RETURN(bool below, ctx.InSubtree(a.org_id(), author));
+      if (!below) {
+        return absl::StrCat(name, ": '", author,
+                            "' is not above the account's organisation");
+      }
     }
     return std::string();
   }

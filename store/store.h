@@ -193,6 +193,9 @@ struct AuditVerification {
 struct AuditQuery {
   std::string actor;   // Exactly this actor.
   std::string org_id;  // actor_org or target_org is this organisation.
+  // actor_org or target_org lies in the subtree of this organisation (the
+  // parent tier's view of everything done in or to its subtree).
+  std::string subtree_of;
   std::string action;
   int64_t from_ms = 0;     // Inclusive.
   int64_t to_ms = 0;       // Exclusive.

@@ -357,13 +357,19 @@ std::string Quoted(absl::string_view s) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const TlsFiles& files) {
+namespace {
+
+// Server credentials presenting the node's certificate, requiring (or not)
+// a client certificate.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const TlsFiles& files, bool require_client_certificate) {
   ASSIGN_OR_RETURN(CheckedPem pem,
                    LoadAndCheck(files, X509_PURPOSE_SSL_SERVER));
   grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = std::move(pem.ca);
+      require_client_certificate
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (require_client_certificate) options.pem_root_certs = std::move(pem.ca);
   options.pem_key_cert_pairs.push_back(
       {std::move(pem.key), std::move(pem.cert_chain)});
   std::shared_ptr<grpc::ServerCredentials> creds =
@@ -372,6 +378,55 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     return absl::InternalError("grpc::SslServerCredentials failed");
   }
   return creds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TlsFiles& files) {
+  return ServerCredentials(files, /*require_client_certificate=*/true);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+MakeServerTlsCredentials(const TlsFiles& files) {
+  return ServerCredentials(files, /*require_client_certificate=*/false);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MakeClientTlsCredentials(const std::string& ca_pem_path) {
+  ASSIGN_OR_RETURN(std::string ca, ReadPemFile("CA certificate", ca_pem_path));
+  ASSIGN_OR_RETURN(std::vector<X509Ptr> ca_certs,
+                   ParseCertificates("CA certificate", ca_pem_path, ca));
+  (void)ca_certs;
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = std::move(ca);
+  std::shared_ptr<grpc::ChannelCredentials> creds =
+      grpc::SslCredentials(options);
+  if (creds == nullptr) {
+    return absl::InternalError("grpc::SslCredentials failed");
+  }
+  return creds;
+}
+
+absl::Status RequireLoopback(absl::string_view address,
+                             absl::string_view flag) {
+  absl::string_view host = address;
+  if (absl::StartsWith(host, "[")) {
+    const size_t close = host.find(']');
+    host = close == absl::string_view::npos ? "" : host.substr(1, close - 1);
+  } else if (const size_t colon = host.rfind(':');
+             colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  const bool loopback = host == "localhost" || host == "::1" ||
+                        absl::StartsWith(host, "127.");
+  if (!loopback) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", address,
+        "': plaintext is allowed only on a loopback address (127.0.0.1, ::1, "
+        "localhost); give the node's certificate and key to serve TLS"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>

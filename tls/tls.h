@@ -58,6 +58,24 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const TlsFiles& files);
 
+// Server credentials for the ports people use (Admin API, web workbench):
+// the node's certificate, checked as above, and no client certificate (people
+// authenticate by login). Same errors as MakeServerCredentials.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+MakeServerTlsCredentials(const TlsFiles& files);
+
+// Channel credentials of a client that verifies the server against the CA
+// certificate(s) in `ca_pem_path` and presents none itself (unionctl, the
+// demo driver). NOT_FOUND / PERMISSION_DENIED / INVALID_ARGUMENT as above.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MakeClientTlsCredentials(const std::string& ca_pem_path);
+
+// OK when `address` ("host:port", "[v6]:port") names a loopback host
+// (127.0.0.0/8, ::1, localhost): plaintext is allowed there only, and only
+// behind an explicit development flag. INVALID_ARGUMENT naming `flag`
+// otherwise.
+absl::Status RequireLoopback(absl::string_view address, absl::string_view flag);
+
 // The organisation id named by the first certificate in the PEM file `path`:
 // its subject CN, which must be a valid organisation id ([a-z0-9.-]{1,64}, not
 // starting with '.' or '-'). If the certificate carries SAN URIs of the form

@@ -65,8 +65,9 @@ class ExportRunTest : public ::testing::Test {
     lead.set_org_id("g1");
     lead.set_username("g1lead");
     lead.set_role(v1::UNIT_LEADER);
+    // The leader is made by the upper tier, never by the requester.
     auto created =
-        node_->admin().CreateAccount(CallContext{tokens_["g1admin"], ""}, lead);
+        node_->admin().CreateAccount(CallContext{tokens_["d1admin"], ""}, lead);
     ASSERT_TRUE(created.ok()) << created.status();
     tokens_["g1lead"] =
         testing::Activate(*node_, "g1lead", created->initial_password());
@@ -77,7 +78,7 @@ class ExportRunTest : public ::testing::Test {
       auto added =
           node_->admin().AddMember(CallContext{tokens_["g1admin"], ""}, add);
       ASSERT_TRUE(added.ok()) << added.status();
-      id_numbers_.push_back(added->member().id_number());
+      id_numbers_.push_back(add.member().id_number());
     }
   }
 

@@ -1,6 +1,7 @@
 // Tests of unionctl: argument parsing for every verb, help texts, bad input,
 // the session file, output formatting, and whole runs against an in-process
 // fake AdminService.
+#include "common/mask.h"
 #include "cli/unionctl.h"
 
 #include <gmock/gmock.h>
@@ -498,11 +499,11 @@ TEST(ParseTest, CivilDates) {
 TEST(ParseTest, AccountCreate) {
   v1::CreateAccountRequest req;
   ASSERT_OK(ParseAccountCreate({"--org", "furong", "--user", "furong_view",
-                                "--role", "viewer", "--name", "张伟"},
+                                "--role", "reviewer", "--name", "张伟"},
                                &req));
   EXPECT_EQ(req.org_id(), "furong");
   EXPECT_EQ(req.username(), "furong_view");
-  EXPECT_EQ(req.role(), v1::VIEWER);
+  EXPECT_EQ(req.role(), v1::REVIEWER);
   EXPECT_EQ(req.display_name(), "张伟");
   ASSERT_OK(ParseAccountCreate({"--org", "o", "--user", "u", "--role", "admin"},
                                &req));
@@ -511,7 +512,7 @@ TEST(ParseTest, AccountCreate) {
   EXPECT_THAT(
       ParseAccountCreate({"--org", "o", "--user", "u", "--role", "root"}, &req),
       StatusIs(kInvalid,
-               HasSubstr("bad role \"root\": expected one of admin, viewer")));
+               HasSubstr("bad role \"root\": expected one of admin, reviewer")));
   EXPECT_THAT(ParseAccountCreate({"--org", "o", "--role", "admin"}, &req),
               StatusIs(kInvalid, HasSubstr("missing required flag --user")));
 }
@@ -1256,7 +1257,7 @@ class RunTest : public ::testing::Test {
     Io io{&in,   &out,    &err,
           false, nullptr, [] { return FakeAdmin::kNowMs + 1000; }};
     Environment env{absl::StrCat("127.0.0.1:", port_), "",
-                    dir_.path() + "/home"};
+                    dir_.path() + "/home", "", /*insecure_plaintext=*/true};
     int code = RunUnionctl(full, env, io);
     return {code, out.str(), err.str()};
   }
@@ -1336,7 +1337,8 @@ TEST_F(RunTest, LoginPromptsOnATerminal) {
           return absl::StatusOr<std::string>("Secret-pass1");
         },
         nullptr};
-  Environment env{absl::StrCat("127.0.0.1:", port_), "", dir_.path() + "/home"};
+  Environment env{absl::StrCat("127.0.0.1:", port_), "", dir_.path() + "/home",
+                  "", /*insecure_plaintext=*/true};
   ASSERT_EQ(RunUnionctl({"login", "furong_admin"}, env, io), kExitOk)
       << err.str();
   EXPECT_THAT(prompts, ElementsAre("Password for furong_admin: "));

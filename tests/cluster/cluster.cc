@@ -238,6 +238,8 @@ absl::Status NodeProcess::Start(std::chrono::milliseconds timeout) {
     argv.push_back("--tls_ca=" + spec_.tls.ca_pem_path);
     argv.push_back("--tls_cert=" + spec_.tls.cert_pem_path);
     argv.push_back("--tls_key=" + spec_.tls.key_pem_path);
+  } else {
+    argv.push_back("--insecure_plaintext");
   }
   if (!spec_.key_file.empty()) {
     argv.push_back("--key_file=" + spec_.key_file);
@@ -330,11 +332,20 @@ absl::StatusOr<std::string> BootstrapPassword(const NodeProcess& root) {
 // ---------------------------------------------------------------------------
 // AdminClient, Session
 
-AdminClient::AdminClient(int port)
+namespace {
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(
+    const std::string& ca_pem_path) {
+  if (ca_pem_path.empty()) return grpc::InsecureChannelCredentials();
+  auto creds = MakeClientTlsCredentials(ca_pem_path);
+  return creds.ok() ? *creds : grpc::InsecureChannelCredentials();
+}
+}  // namespace
+
+AdminClient::AdminClient(int port, const std::string& ca_pem_path)
     : port_(port),
       stub_(v1::AdminService::NewStub(
           grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                              grpc::InsecureChannelCredentials()))) {}
+                              CredentialsFor(ca_pem_path)))) {}
 
 grpc::Status AdminClient::Login(const std::string& user,
                                 const std::string& password,
@@ -372,7 +383,7 @@ grpc::Status Session::Ensure() {
                         node_->id() + " is not running");
   }
   if (client_ == nullptr || client_->port() != port) {
-    client_ = std::make_unique<AdminClient>(port);
+    client_ = std::make_unique<AdminClient>(port, node_->ca());
     token_.clear();
   }
   if (!token_.empty()) return grpc::Status::OK;

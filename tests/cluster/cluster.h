@@ -126,6 +126,8 @@ class NodeProcess {
   bool stopped_by_harness() const { return stopped_by_harness_; }
 
   int admin_port() const { return admin_port_.load(); }
+  // The CA the node's Admin API certificate chains to ("" without TLS).
+  const std::string& ca() const { return spec_.tls.ca_pem_path; }
   int repl_port() const { return repl_port_.load(); }
   std::string admin_address() const;
   std::string repl_address() const;
@@ -157,7 +159,8 @@ absl::StatusOr<std::string> BootstrapPassword(const NodeProcess& root);
 class AdminClient {
  public:
   using Stub = v1::AdminService::Stub;
-  explicit AdminClient(int port);
+  // TLS checked against `ca_pem_path`; plaintext when it is empty.
+  explicit AdminClient(int port, const std::string& ca_pem_path = "");
 
   template <typename Req, typename Resp>
   grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*,

@@ -34,9 +34,11 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/password.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/credentials.h"
 #include "store/store.h"
@@ -93,6 +95,16 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const NodeProcess& node) {
 
 // Adds members through `session`, one per call; each OK answer is recorded
 // as acknowledged, any other ends the run with that status.
+// The member the node acknowledged, with the numbers it was entered with (the
+// reply carries them masked, as every read does).
+v1::Member Acknowledged(const v1::AddMemberRequest& req,
+                        const v1::AddMemberResponse& resp) {
+  v1::Member m = resp.member();
+  m.set_id_number(req.member().id_number());
+  m.set_phone(req.member().phone());
+  return m;
+}
+
 grpc::Status AddMembers(Session& session, int n, SynthGenerator& gen,
                         std::vector<v1::Member>* acked) {
   for (int i = 0; i < n; ++i) {
@@ -101,7 +113,7 @@ grpc::Status AddMembers(Session& session, int n, SynthGenerator& gen,
     v1::AddMemberResponse resp;
     grpc::Status s = session.Call(&Stub::AddMember, req, &resp);
     if (!s.ok()) return s;
-    acked->push_back(resp.member());
+    acked->push_back(Acknowledged(req, resp));
   }
   return grpc::Status::OK;
 }
@@ -121,7 +133,7 @@ class Writer {
       grpc::Status s = session_.Call(&Stub::AddMember, req, &resp,
                                      std::chrono::milliseconds(3000));
       if (s.ok()) {
-        acked_.push_back(resp.member());
+        acked_.push_back(Acknowledged(req, resp));
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       } else {
         ++failed_;
@@ -299,7 +311,7 @@ class ClusterTest : public ::testing::Test {
   // changes its initial password to kStrong.
   void ActivateWhenArrived(NodeProcess& node, const std::string& user,
                            const std::string& initial) {
-    AdminClient client(node.admin_port());
+    AdminClient client(node.admin_port(), node.ca());
     grpc::Status last;
     const bool arrived = WaitUntil(
         [&] {
@@ -321,7 +333,7 @@ class ClusterTest : public ::testing::Test {
     hub_->spec().bootstrap_name = "长沙市总工会";
     ASSERT_OK(hub_->Start());
     ASSERT_OK_AND_ASSIGN(std::string pw, BootstrapPassword(*hub_));
-    AdminClient client(hub_->admin_port());
+    AdminClient client(hub_->admin_port(), hub_->ca());
     grpc::Status s;
     client.Activate("admin", pw, kStrong, &s);
     ASSERT_TRUE(s.ok()) << ToString(s);
@@ -1059,7 +1071,7 @@ TEST_F(ClusterTest, WipedChildStoreIsRestoredFromItsParent) {
   grpc::Status login;
   for (int attempt = 0; attempt < 4; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
-    AdminClient client(t1_->admin_port());
+    AdminClient client(t1_->admin_port(), t1_->ca());
     v1::LoginResponse resp;
     login = client.Login("t1admin", kStrong, &resp);
     if (login.ok()) break;
@@ -1096,7 +1108,7 @@ TEST_F(ClusterTest, ChildRestoredFromABackupConvergesWithItsParent) {
   v1::CreateAccountRequest viewer;
   viewer.set_org_id("t1");
   viewer.set_username("t1viewer");
-  viewer.set_role(v1::VIEWER);
+  viewer.set_role(v1::REVIEWER);
   v1::CreateAccountResponse created;
   s = t1_admin_->Call(&Stub::CreateAccount, viewer, &created);
   ASSERT_TRUE(s.ok()) << ToString(s);
@@ -1112,7 +1124,7 @@ TEST_F(ClusterTest, ChildRestoredFromABackupConvergesWithItsParent) {
                         std::filesystem::copy_options::recursive);
   ASSERT_NO_FATAL_FAILURE(RestartT1());
   auto change_password = [&](const std::string& from, const std::string& to) {
-    AdminClient client(t1_->admin_port());
+    AdminClient client(t1_->admin_port(), t1_->ca());
     v1::LoginResponse login;
     grpc::Status st = client.Login("t1admin", from, &login);
     if (!st.ok()) return st;
@@ -1243,7 +1255,8 @@ TEST_F(ClusterTest, DataKeyRotationFollowsTheOperatorProcedure) {
     Process p;
     ASSERT_OK(
         p.Start({kNodeBinary, "--node_id=d1", "--data_dir=" + d1_->data_dir(),
-                 "--key_file=" + early, "--listen=127.0.0.1:0"},
+                 "--key_file=" + early, "--listen=127.0.0.1:0",
+                 "--insecure_plaintext"},
                 dir_ + "/early.log"));
     const std::optional<int> code = p.WaitExit(30s);
     ASSERT_TRUE(code.has_value()) << "d1 started without data key 1";
@@ -1279,6 +1292,226 @@ TEST_F(ClusterTest, DataKeyRotationFollowsTheOperatorProcedure) {
   // Every acknowledged member, ID and phone numbers included, is the same at
   // d1 (opened with the new key file only) and at the hub.
   InspectStores({}, acked);
+}
+
+// A compromised child node (here: a client holding d1's real certificate,
+// while d1 is stopped) tries to undo and forge the parent's decisions: it
+// re-enables the administrator the hub disabled (claiming the hub's
+// authority, then its own with a raised epoch, then within the disable's
+// epoch block), creates a second data administrator of its own union, and
+// sends a warning. The hub refuses each as a security event and applies the
+// one legitimate member.
+TEST_F(ClusterTest, ACompromisedChildCannotRewriteTheParentsDecisions) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(/*with_t1=*/false));
+  v1::DisableAccountRequest disable;
+  disable.set_username("d1admin");
+  disable.set_reason("调离岗位");
+  v1::DisableAccountResponse disabled;
+  grpc::Status s = city_->Call(&Stub::DisableAccount, disable, &disabled);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  const int64_t disable_epoch = disabled.account().credential_epoch();
+  {
+    AdminClient client(d1_->admin_port(), d1_->ca());
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          v1::LoginResponse resp;
+          return client.Login("d1admin", kStrong, &resp).error_code() ==
+                 grpc::StatusCode::PERMISSION_DENIED;
+        },
+        std::chrono::seconds(30)))
+        << "the disable never reached d1";
+  }
+  EXPECT_EQ(StopNode(*d1_), 0);
+
+  ASSERT_OK_AND_ASSIGN(std::string raw, RandomBytes(16));
+  const std::string incarnation = absl::BytesToHexString(raw);
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  ASSERT_OK_AND_ASSIGN(std::string hash,
+                       HashPassword("Forged-Passw0rd!", ScryptParams::ForTests()));
+  uint64_t seq = 0;
+  auto change = [&](v1::ChangeKind kind) {
+    v1::Change c;
+    c.set_origin("d1");
+    c.set_origin_incarnation(incarnation);
+    c.set_origin_seq(++seq);
+    c.set_log_pos(seq);
+    c.set_hlc((static_cast<uint64_t>(now_ms) << 16) + seq);
+    c.set_author("d1admin");
+    c.set_kind(kind);
+    return c;
+  };
+  auto account = [&](const std::string& user, const std::string& author,
+                     int64_t epoch) {
+    v1::Change c = change(v1::PUT_ACCOUNT);
+    v1::Account* a = c.mutable_account();
+    a->set_username(user);
+    a->set_org_id("d1");
+    a->set_role(v1::DATA_ADMIN);
+    a->set_state(v1::CREDENTIAL_ACTIVE);
+    a->set_password_hash(hash);
+    a->set_credential_epoch(epoch);
+    a->set_credential_author_org(author);
+    a->set_updated_at_ms(now_ms);
+    return c;
+  };
+  std::vector<v1::Change> forged = {
+      account("d1admin", kCity, int64_t{1} << 40),     // The hub's name.
+      account("d1admin", "d1", int64_t{1} << 40),      // A raised block.
+      account("d1admin", "d1", disable_epoch + 1),     // Over the disable.
+      account("d1spy", "d1", 1),                       // A second admin.
+  };
+  {
+    v1::Change w = change(v1::PUT_WARNING);
+    v1::Warning* warning = w.mutable_warning();
+    warning->set_id("audit/430100");
+    warning->set_kind(v1::AUDIT_CHAIN_BROKEN);
+    warning->set_severity(v1::SEVERITY_SERIOUS);
+    warning->set_org_id("d1");
+    warning->set_text("伪造的预警");
+    warning->set_open(true);
+    forged.push_back(w);
+  }
+  v1::Change legit = change(v1::PUT_MEMBER);
+  {
+    v1::Member* m = legit.mutable_member();
+    *m = SynthMember(gen_, next_id_number++);
+    ASSERT_OK_AND_ASSIGN(std::string id, RandomBytes(12));
+    m->set_id(absl::BytesToHexString(id));
+    m->set_org_id("d1-g1");
+    m->set_status(v1::MEMBER_ACTIVE);
+    m->set_created_at_ms(now_ms);
+    m->set_updated_at_ms(now_ms);
+  }
+
+  auto creds = MakeChannelCredentials(Tls("ca", "d1"));
+  ASSERT_OK(creds);
+  auto link = std::make_unique<RawLink>(*creds, d1_up_.address());
+  ASSERT_TRUE(link->Send(HelloAs("d1", incarnation, seq + 1)));
+  ASSERT_TRUE(link->ReadUntil(
+                      [](const v1::LinkMessage& m) { return m.has_hello(); })
+                  .has_value())
+      << ToString(link->Finish());
+  v1::LinkMessage batch;
+  batch.mutable_batch()->set_first_pos(1);
+  batch.mutable_batch()->set_last_pos(seq);
+  for (const v1::Change& c : forged) *batch.mutable_batch()->add_changes() = c;
+  *batch.mutable_batch()->add_changes() = legit;
+  ASSERT_TRUE(link->Send(batch));
+  auto ack = link->ReadUntil([&](const v1::LinkMessage& m) {
+    return m.has_ack() && m.ack().pos() == seq;
+  });
+  ASSERT_TRUE(ack.has_value()) << ToString(link->Finish());
+  EXPECT_EQ(ack->ack().applied(), 1);
+  EXPECT_EQ(ack->ack().rejected(), static_cast<int>(forged.size()));
+  link->Cancel();
+  link.reset();
+
+  StopAll();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> hub, OpenStore(*hub_));
+  ASSERT_OK_AND_ASSIGN(v1::Account held, hub->GetAccount("d1admin"));
+  EXPECT_EQ(held.state(), v1::CREDENTIAL_DISABLED);
+  EXPECT_EQ(held.credential_epoch(), disable_epoch);
+  EXPECT_FALSE(hub->GetAccount("d1spy").ok());
+  EXPECT_FALSE(hub->GetWarning("audit/430100").ok());
+  EXPECT_OK(hub->GetMember(legit.member().id()));
+  auto audit = hub->ReadAudit(1, 1'000'000);
+  ASSERT_OK(audit);
+  std::vector<std::string> why;
+  for (const v1::AuditEntry& e : *audit) {
+    if (e.action() == "ReplicationReject" && e.actor() == "d1") {
+      EXPECT_EQ(e.outcome(), v1::AUDIT_DENIED);
+      why.push_back(e.detail());
+    }
+  }
+  ASSERT_EQ(why.size(), forged.size());
+  EXPECT_THAT(why[0], HasSubstr("authority of '430100'"));
+  EXPECT_THAT(why[1], HasSubstr("epoch block"));
+  EXPECT_THAT(why[2], HasSubstr("cannot be re-enabled"));
+  EXPECT_THAT(why[3], HasSubstr("created by its parent"));
+  EXPECT_THAT(why[4], HasSubstr("written only by the hub"));
+}
+
+// Full numbers leave a node only while its parent holds the audit entry of
+// that access (fail closed, R10.3/R10.4): with the link to the hub cut, a
+// grassroots administrator at d1 still works with masked data but gets no
+// full ID number; once the link heals, the reveal works and the hub holds
+// its entry. And the account works only at the node of its own union: the
+// hub, which holds a replica of it, refuses its login.
+TEST_F(ClusterTest, FullNumbersOnlyWhileTheParentHoldsTheAuditEntry) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(/*with_t1=*/false));
+  std::vector<v1::Member> acked;
+  grpc::Status s = AddMembers(*gd1_, 1, gen_, &acked);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  const v1::Member& m = acked.front();
+  ASSERT_NO_FATAL_FAILURE(AwaitConvergence(std::chrono::seconds(60)));
+  {
+    AdminClient at_hub(hub_->admin_port(), hub_->ca());
+    v1::LoginResponse resp;
+    s = at_hub.Login("gd1admin", kStrong, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << ToString(s);
+    EXPECT_THAT(s.error_message(), HasSubstr("'d1'"));
+  }
+  auto reveal = [&](v1::GetMemberResponse* resp) {
+    v1::GetMemberRequest req;
+    req.set_member_id(m.id());
+    req.set_reveal_reason("核对会员身份");
+    return gd1_->Call(&Stub::GetMember, req, resp);
+  };
+  v1::GetMemberResponse full;
+  s = reveal(&full);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  EXPECT_TRUE(full.revealed());
+  EXPECT_EQ(full.member().id_number(), m.id_number());
+
+  d1_up_.Cut();
+  v1::GetMemberRequest masked_req;
+  masked_req.set_member_id(m.id());
+  v1::GetMemberResponse masked;
+  s = gd1_->Call(&Stub::GetMember, masked_req, &masked);
+  ASSERT_TRUE(s.ok()) << ToString(s);
+  EXPECT_NE(masked.member().id_number(), m.id_number());
+  s = reveal(&full);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << ToString(s);
+  EXPECT_THAT(s.error_message(), HasSubstr("parent"));
+
+  d1_up_.Heal();
+  std::string last;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        s = reveal(&full);
+        last = ToString(s);
+        return s.ok() && full.revealed();
+      },
+      // The uplink's reconnection backs off (up to 30 s) during the cut.
+      std::chrono::seconds(150)))
+      << last << "\n"
+      << ReplicationReport();
+  StopAll();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> d1, OpenStore(*d1_));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> hub, OpenStore(*hub_));
+  // The refused reveal is in d1's log too: tried, audited, not answered.
+  auto audit = d1->ReadAudit(1, 1'000'000);
+  ASSERT_OK(audit);
+  int reveals = 0, refused = 0;
+  for (const v1::AuditEntry& e : *audit) {
+    if (e.action() != "GetMember") continue;
+    if (e.outcome() == v1::AUDIT_OK &&
+        absl::StrContains(e.detail(), "asked for")) {
+      ++reveals;
+    }
+    if (e.outcome() == v1::AUDIT_FAILED) ++refused;
+  }
+  // Before the cut, the refused ones (one while cut, maybe more while the
+  // link came back), and the one after healing.
+  EXPECT_GE(refused, 1);
+  EXPECT_EQ(reveals, refused + 2);
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> head,
+                       hub->GetLocal("audithead/d1"));  // repl::AuditHeadKey
+  ASSERT_TRUE(head.has_value());
 }
 
 }  // namespace

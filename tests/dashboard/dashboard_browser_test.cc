@@ -105,6 +105,7 @@ class DashboardBrowserTest : public ::testing::Test {
     o.vault = testing::TestVault(kCity);
     o.data_dir = dir_ + "/hub";
     o.listen = "127.0.0.1:0";
+    o.insecure_plaintext = true;
     o.admin.scrypt = ScryptParams::ForTests();
     o.clock = &clock_;
     o.hub = true;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -501,8 +502,14 @@ TEST_F(DashboardHttpTest, BackendErrorsMapToHttpStatus) {
   EXPECT_EQ(res->status, 200);
 }
 
-TEST_F(DashboardHttpTest, MetricsNeedNoLogin) {
-  auto res = Get("/metrics");
+TEST_F(DashboardHttpTest, MetricsNeedAnOperatorCredential) {
+  auto refused = Get("/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->get_header_value("WWW-Authenticate"),
+            "Basic realm=\"unionsync metrics\"");
+  EXPECT_FALSE(absl::StrContains(refused->body, FakeBackend::kMetrics));
+  auto res = Get("/metrics", LogIn());
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_THAT(res->get_header_value("Content-Type"),
@@ -597,7 +604,7 @@ TEST(DashboardStartTest, StopIsIdempotentAndClosesThePort) {
   httplib::Client c("127.0.0.1", port);
   auto res = c.Get("/metrics");
   ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->status, 401);
   (*d)->Stop();
   (*d)->Stop();
   httplib::Client after("127.0.0.1", port);

@@ -63,6 +63,18 @@ absl::StatusOr<std::string> FakeBackend::Login(const std::string& username,
   return token;
 }
 
+absl::Status FakeBackend::AuthorizeMetrics(const std::string& authorization,
+                                           const std::string& session_token,
+                                           const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  std::string token = session_token;
+  if (authorization.rfind("Bearer ", 0) == 0) token = authorization.substr(7);
+  if (tokens_.count(token) == 0) {
+    return absl::UnauthenticatedError("metrics are for operators");
+  }
+  return absl::OkStatus();
+}
+
 void FakeBackend::Logout(const std::string& token) {
   absl::MutexLock lock(&mu_);
   ++logouts_;

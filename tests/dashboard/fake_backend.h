@@ -43,6 +43,11 @@ class FakeBackend : public DashboardBackend {
   absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
       const RequestContext& ctx,
       const v1::ExportProgressCsvRequest& req) override;
+  // Sessions it handed out may read metrics (the node's real rule, an
+  // operator of its own organisation, is tested in tests/node).
+  absl::Status AuthorizeMetrics(const std::string& authorization,
+                                const std::string& session_token,
+                                const std::string& peer) override;
   std::string MetricsText() override;
 
   // The fixed answers.

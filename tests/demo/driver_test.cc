@@ -43,6 +43,7 @@ class TestNode {
     options.vault = testing::TestVault(kCity);
     options.data_dir = t->dir_ + "/store";
     options.listen = "127.0.0.1:0";
+    options.insecure_plaintext = true;
     options.admin.scrypt = ScryptParams::ForTests();
     auto node = NodeServer::Start(options);
     EXPECT_TRUE(node.ok()) << node.status();
@@ -195,6 +196,7 @@ class TestTree {
     o.vault = testing::TestVault(id);
     o.data_dir = absl::StrCat(dir_, "/", id);
     o.listen = "127.0.0.1:0";
+    o.insecure_plaintext = true;
     if (children) o.repl_listen = "127.0.0.1:0";
     o.tls.ca_pem_path = dir_ + "/certs/ca.pem";
     o.tls.cert_pem_path = absl::StrCat(dir_, "/certs/", id, ".pem");

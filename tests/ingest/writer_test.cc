@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/mask.h"
 #include "ingest/import.h"
 #include "ingest/table.h"
 #include "ingest/template.h"
@@ -277,7 +278,7 @@ TEST(ExportTest, MaskingAndFingerprintLine) {
   std::vector<v1::Member> ms = testing::Members(2);
   EXPECT_EQ(MaskIdNumber("430102199001011234"), "430102********1234");
   EXPECT_EQ(MaskPhone("13812345678"), "138****5678");
-  EXPECT_EQ(MaskIdNumber("123"), "****");
+  EXPECT_EQ(MaskIdNumber("123"), "***");
   ExportOptions eo;
   eo.file.format = FileFormat::kCsv;
   eo.file.fingerprint = "abc";

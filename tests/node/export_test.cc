@@ -59,10 +59,11 @@ class ExportTest : public ::testing::Test {
         Child(city_, kCity, "d1", v1::DISTRICT_FEDERATION, "d1admin", "430102");
     g1_ = Child(d1_, "d1", "g1", v1::INDEPENDENT_GRASSROOTS, "g1admin");
     g2_ = Child(d1_, "d1", "g2", v1::JOINT_GRASSROOTS, "g2admin");
-    g1lead_ = Account(g1_, "g1", "g1lead", v1::UNIT_LEADER);
-    g2lead_ = Account(g2_, "g2", "g2lead", v1::UNIT_LEADER);
-    // A second data administrator of g1, created by the upper tier.
-    g1second_ = Account(d1_, "g1", "g1second", v1::DATA_ADMIN);
+    // Leaders are created by the upper tier, never by the unit that
+    // requests; a reviewer of g1 is created by g1's administrator.
+    g1lead_ = Account(d1_, "g1", "g1lead", v1::UNIT_LEADER);
+    g2lead_ = Account(d1_, "g2", "g2lead", v1::UNIT_LEADER);
+    g1second_ = Account(g1_, "g1", "g1reviewer", v1::REVIEWER);
     for (int i = 0; i < 3; ++i) {
       v1::Member m = gen_.Member("g1");
       m.set_org_id("g1");
@@ -74,7 +75,10 @@ class ExportTest : public ::testing::Test {
       v1::AddMemberResponse resp;
       Rpc r = Call(admin_.get(), &A::AddMember, g1_, req, &resp);
       ASSERT_TRUE(r.status.ok()) << r.message();
-      members_.push_back(resp.member());
+      // The reply is masked; the export carries what the store holds.
+      auto stored = node_->store().GetMember(resp.member().id());
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      members_.push_back(*stored);
     }
   }
 
@@ -313,8 +317,9 @@ TEST_F(ExportTest, ApprovalWrongPathsAreRefusedAndAudited) {
   // Wrong tier: the grandparent, the unit itself, a sibling.
   ExpectRefused([&] { return Approve(city_, id); }, C::PERMISSION_DENIED,
                 "wrong tier");
+  // An account the requester created is never an approver.
   ExpectRefused([&] { return Approve(g1second_, id); }, C::PERMISSION_DENIED,
-                "the unit itself cannot approve");
+                "created by the requester");
   ExpectRefused([&] { return Approve(g2_, id); }, C::PERMISSION_DENIED,
                 "wrong tier");
   // A field that was not requested.
@@ -338,7 +343,7 @@ TEST_F(ExportTest, ApprovalWrongPathsAreRefusedAndAudited) {
                 C::PERMISSION_DENIED, "only the requester");
   ExpectRefused(
       [&] { return Download(g1second_, id, v1::FILE_FORMAT_CSV, &file); },
-      C::PERMISSION_DENIED, "only the requester");
+      C::PERMISSION_DENIED, "may not call DownloadExport");
   Rpc r = Download(g1_, id, v1::FILE_FORMAT_CSV, &file);
   ASSERT_TRUE(r.status.ok()) << r.message();
   // Reused: once only.
@@ -396,11 +401,15 @@ TEST_F(ExportTest, RequestsOnlyByTheUnitsOwnAdministrator) {
   req.add_fields(v1::EXPORT_WORKPLACE);
   req.set_recipient("李四");
   using C = grpc::StatusCode;
-  for (const std::string* token : {&d1_, &city_, &g2_, &g1lead_}) {
+  for (const std::string* token : {&d1_, &city_, &g2_}) {
     ExpectRefused(
         [&] { return Call(export_.get(), &E::RequestExport, *token, req); },
         C::PERMISSION_DENIED, "only the data administrator of 'g1'");
   }
+  // A leader is stopped by the role table itself.
+  ExpectRefused(
+      [&] { return Call(export_.get(), &E::RequestExport, g1lead_, req); },
+      C::PERMISSION_DENIED, "may not call RequestExport");
   req.set_recipient("李-四");
   ExpectRefused(
       [&] { return Call(export_.get(), &E::RequestExport, g1_, req); },
@@ -460,7 +469,7 @@ TEST_F(ExportTest, TamperedOrForgedFingerprintsAreRefused) {
   ExpectRefused([&] { return Trace(g2_, "", fp); }, C::PERMISSION_DENIED,
                 "outside your organisation's subtree");
   ExpectRefused([&] { return Trace(g1lead_, "", fp); }, C::PERMISSION_DENIED,
-                "data administrators");
+                "may not call TraceExport");
   // The untouched one still verifies.
   EXPECT_TRUE(Trace(g1_, "", fp).status.ok());
 }
@@ -554,60 +563,40 @@ TEST_F(ExportReplicationTest, ParentApprovesAtItsNodeAndTheChildDownloads) {
   ASSERT_NO_FATAL_FAILURE(testing::StartNode(c, &d1_));
   Client at_d1(d1_->port());
 
-  // d1 registered at the hub, hosted on its own node.
+  // d1, a grassroots union directly under the city that runs its own node,
+  // registered at the hub with its administrator and its leader (both made
+  // by the city, the upper tier).
   v1::CreateChildOrgRequest reg;
   reg.set_parent_id(kCity);
   reg.mutable_org()->set_id("d1");
   reg.mutable_org()->set_name("测试工会d1");
-  reg.mutable_org()->set_kind(v1::DISTRICT_FEDERATION);
-  reg.mutable_org()->set_region("430102");
+  reg.mutable_org()->set_kind(v1::CITY_DIRECT_GRASSROOTS);
   reg.mutable_org()->set_host_node("d1");
   reg.set_admin_username("d1admin");
+  reg.set_leader_username("d1lead");
   v1::CreateChildOrgResponse created;
   grpc::Status s = at_hub.Call(at_hub.admin.get(), &A::CreateChildOrg,
                                city_token, reg, &created);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  ASSERT_TRUE(WaitFor([&] { return d1_->store().GetAccount("d1admin").ok(); }));
+  ASSERT_TRUE(WaitFor([&] { return d1_->store().GetAccount("d1lead").ok(); }));
   const std::string d1_token =
       at_d1.Activate("d1admin", created.initial_password());
-  // g1 under d1, hosted on d1, with members; d1's responsible leader.
-  reg.set_parent_id("d1");
-  reg.mutable_org()->set_id("g1");
-  reg.mutable_org()->set_kind(v1::INDEPENDENT_GRASSROOTS);
-  reg.mutable_org()->set_region("");
-  reg.mutable_org()->set_host_node("");
-  reg.set_admin_username("g1admin");
-  s = at_d1.Call(at_d1.admin.get(), &A::CreateChildOrg, d1_token, reg,
-                 &created);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  const std::string g1_token =
-      at_d1.Activate("g1admin", created.initial_password());
+  const std::string lead_token =
+      at_d1.Activate("d1lead", created.leader_initial_password());
   SynthGenerator gen(11);
   std::set<std::string> id_numbers;
   for (int i = 0; i < 2; ++i) {
     v1::AddMemberRequest add;
     *add.mutable_member() = gen.Member("");
-    v1::AddMemberResponse added;
-    s = at_d1.Call(at_d1.admin.get(), &A::AddMember, g1_token, add, &added);
+    id_numbers.insert(add.member().id_number());
+    s = at_d1.Call(at_d1.admin.get(), &A::AddMember, d1_token, add);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    id_numbers.insert(added.member().id_number());
   }
-  v1::CreateAccountRequest lead;
-  lead.set_org_id("d1");
-  lead.set_username("d1lead");
-  lead.set_role(v1::UNIT_LEADER);
-  v1::CreateAccountResponse lead_created;
-  s = at_d1.Call(at_d1.admin.get(), &A::CreateAccount, d1_token, lead,
-                 &lead_created);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  const std::string lead_token =
-      at_d1.Activate("d1lead", lead_created.initial_password());
 
   // The request, at d1, goes up.
   v1::RequestExportRequest req;
   req.set_org_id("d1");
-  req.set_include_subtree(true);
-  req.set_purpose("区总工会会员核对");
+  req.set_purpose("会员核对");
   req.add_fields(v1::EXPORT_ID_NUMBER);
   req.add_fields(v1::EXPORT_WORKPLACE);
   req.set_recipient("赵六");

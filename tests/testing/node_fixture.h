@@ -62,6 +62,9 @@ inline NodeOptions TestNodeOptions(const std::string& node_id,
   o.vault = TestVault(node_id);
   o.data_dir = data_dir;
   o.listen = "127.0.0.1:0";
+  // In-process tests talk plaintext on loopback; the TLS ports are tested on
+  // their own (tests/node/tls_ports_test.cc, the cluster tests).
+  o.insecure_plaintext = true;
   o.admin.scrypt = ScryptParams::ForTests();
   o.clock = clock;
   return o;
@@ -240,6 +243,7 @@ inline absl::Status WriteSession(const std::string& home, int port,
                                  const std::string& token) {
   cli::Session s;
   s.server = absl::StrCat("127.0.0.1:", port);
+  s.plaintext = true;
   s.token = token;
   s.username = user;
   s.org_id = org;
@@ -259,7 +263,7 @@ inline UnionctlResult RunUnionctlAt(const std::string& home,
   std::istringstream in;
   std::ostringstream out, err;
   cli::Io io{&in, &out, &err, false, nullptr, nullptr};
-  cli::Environment env{"", "", home};
+  cli::Environment env{"", "", home, "", /*insecure_plaintext=*/true};
   int code = cli::RunUnionctl(argv, env, io);
   return {code, out.str(), err.str()};
 }

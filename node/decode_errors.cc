@@ -1,0 +1,47 @@
+#include "node/decode_errors.h"
+
+#include "grpcpp/support/interceptor.h"
+#include "grpcpp/support/status.h"
+
+namespace unionsync {
+namespace {
+
+constexpr char kMessage[] =
+    "the request could not be decoded: a text field holds bytes that are not "
+    "valid UTF-8, or the message is malformed; nothing was done";
+
+class DecodeErrorInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      // Handlers never answer INTERNAL without a message; gRPC's failed
+      // request decoding does.
+      if (status.error_code() == grpc::StatusCode::INTERNAL &&
+          status.error_message().empty()) {
+        methods->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kMessage));
+      }
+    }
+    methods->Proceed();
+  }
+};
+
+class Factory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    return new DecodeErrorInterceptor();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewDecodeErrorInterceptorFactory() {
+  return std::make_unique<Factory>();
+}
+
+}  // namespace unionsync

@@ -1,0 +1,180 @@
+// Every port people use speaks TLS (docs/SECURITY.md): the Admin API with the
+// node's certificate (a plaintext client gets nowhere), the dashboard over
+// HTTPS with a Secure session cookie, /metrics only with an operator's
+// credentials; plaintext only behind the development flag and only on
+// loopback.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "httplib.h"
+#include "node/node_server.h"
+#include "testing/node_fixture.h"
+#include "testing/shell.h"
+#include "testing/status_matchers.h"
+#include "tls/tls.h"
+#include "unionsync/v1/admin.grpc.pb.h"
+
+namespace unionsync {
+namespace {
+
+using ::testing::HasSubstr;
+using ::unionsync::testing::StatusIs;
+using ::unionsync::testing::kCity;
+using ::unionsync::testing::kStrong;
+
+class TlsPortsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("unionsync_tls_ports_test");
+    const std::string d = testing::ShellQuote(dir_ + "/certs");
+    const std::string s = testing::ShellQuote(UNIONSYNC_CERTS_DIR);
+    const std::string cmd = absl::StrCat(
+        "bash -euo pipefail -c ",
+        testing::ShellQuote(absl::StrCat(s, "/make-ca.sh ", d, " && ", s,
+                                         "/make-node-cert.sh ", d, " ", kCity)),
+        " 2>/dev/null");
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    tls_.ca_pem_path = dir_ + "/certs/ca.pem";
+    tls_.cert_pem_path = absl::StrCat(dir_, "/certs/", kCity, ".pem");
+    tls_.key_pem_path = absl::StrCat(dir_, "/certs/", kCity, ".key");
+  }
+  void TearDown() override {
+    node_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  NodeOptions TlsOptions() {
+    NodeOptions o = testing::CityNodeOptions(dir_);
+    o.insecure_plaintext = false;
+    o.tls = tls_;
+    o.dashboard_listen = "127.0.0.1:0";
+    return o;
+  }
+
+  std::string dir_;
+  TlsFiles tls_;
+  std::unique_ptr<NodeServer> node_;
+};
+
+TEST_F(TlsPortsTest, TheAdminApiSpeaksTlsOnly) {
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(TlsOptions(), &node_));
+  auto pw = testing::BootstrapCity(*node_);
+  ASSERT_OK(pw.status());
+  ASSERT_OK_AND_ASSIGN(auto creds, MakeClientTlsCredentials(tls_.ca_pem_path));
+  auto secure = v1::AdminService::NewStub(grpc::CreateChannel(
+      absl::StrCat("localhost:", node_->port()), creds));
+  v1::LoginRequest login;
+  login.set_username("admin");
+  login.set_password(*pw);
+  v1::LoginResponse resp;
+  grpc::Status s = testing::CallRpc(secure.get(), &v1::AdminService::Stub::Login,
+                                    "", login, &resp, std::chrono::seconds(10));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(resp.must_change_password());
+  // The same call in plaintext does not get through.
+  auto plain = v1::AdminService::NewStub(testing::NodeChannel(node_->port()));
+  s = testing::CallRpc(plain.get(), &v1::AdminService::Stub::Login, "", login,
+                       &resp, std::chrono::seconds(5));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(TlsPortsTest, PlaintextOnlyBehindTheFlagAndOnLoopback) {
+  NodeOptions o = testing::CityNodeOptions(dir_);
+  o.insecure_plaintext = false;
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("serve TLS only")));
+  o.insecure_plaintext = true;
+  o.listen = "0.0.0.0:0";
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("only on a loopback address")));
+  o.listen = "127.0.0.1:0";
+  o.dashboard_listen = "0.0.0.0:0";
+  EXPECT_THAT(NodeServer::Start(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--dashboard_listen")));
+}
+
+TEST_F(TlsPortsTest, ATakenPortIsAStartupErrorNotASharedPort) {
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(TlsOptions(), &node_));
+  NodeOptions second = TlsOptions();
+  second.data_dir = dir_ + "/db2";
+  second.listen = absl::StrCat("127.0.0.1:", node_->port());
+  second.dashboard_listen = "";
+  EXPECT_FALSE(NodeServer::Start(second).ok());
+}
+
+TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(TlsOptions(), &node_));
+  auto pw = testing::BootstrapCity(*node_);
+  ASSERT_OK(pw.status());
+  const std::string admin_token = testing::Activate(*node_, "admin", *pw);
+  // An operator and a reviewer of the city's own organisation.
+  std::map<v1::Role, std::string> users = {{v1::OPERATOR, "city_operator"},
+                                           {v1::REVIEWER, "city_reviewer"}};
+  for (const auto& [role, user] : users) {
+    v1::CreateAccountRequest req;
+    req.set_org_id(kCity);
+    req.set_username(user);
+    req.set_role(role);
+    auto made =
+        node_->admin().CreateAccount(CallContext{admin_token, ""}, req);
+    ASSERT_OK(made.status());
+    testing::Activate(*node_, user, made->initial_password());
+  }
+
+  httplib::SSLClient client("localhost", node_->dashboard_port());
+  client.set_ca_cert_path(tls_.ca_pem_path.c_str());
+  client.enable_server_certificate_verification(true);
+  auto page = client.Get("/login");
+  ASSERT_TRUE(page) << httplib::to_string(page.error());
+  EXPECT_EQ(page->status, 200);
+  httplib::Headers origin = {
+      {"Origin", absl::StrCat("https://localhost:", node_->dashboard_port())}};
+  auto login = client.Post("/login", origin,
+                           absl::StrCat("username=admin&password=", kStrong),
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_THAT(cookie, HasSubstr("; Secure"));
+  EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+  EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
+
+  auto anonymous = client.Get("/metrics");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto basic = [&](const std::string& user, const std::string& password) {
+    httplib::Headers h = {
+        {"Authorization",
+         "Basic " + absl::Base64Escape(absl::StrCat(user, ":", password))}};
+    return client.Get("/metrics", h);
+  };
+  auto op = basic("city_operator", kStrong);
+  ASSERT_TRUE(op);
+  EXPECT_EQ(op->status, 200);
+  EXPECT_THAT(op->body, HasSubstr("unionsync_"));
+  // Scraped again: the session is reused, not a login per scrape.
+  const uint64_t audit_before = node_->store().audit_head().seq;
+  op = basic("city_operator", kStrong);
+  ASSERT_TRUE(op);
+  EXPECT_EQ(op->status, 200);
+  EXPECT_LE(node_->store().audit_head().seq, audit_before + 0);
+  auto reviewer = basic("city_reviewer", kStrong);
+  ASSERT_TRUE(reviewer);
+  EXPECT_EQ(reviewer->status, 403);
+  auto wrong = basic("city_operator", "Wrong-Passw0rd!");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+}
+
+}  // namespace
+}  // namespace unionsync
