@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/civil_time.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/string_view.h"
 #include "ingest/import.h"
 #include "ingest/table.h"

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/civil_time.h"
 #include "common/org_rules.h"
 #include "common/validation.h"
 #include "google/protobuf/util/json_util.h"
