@@ -20,14 +20,18 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "dashboard/assets.h"
+#include "dashboard/http_internal.h"
+#include "dashboard/workbench.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace unionsync {
 namespace {
 
-constexpr char kCookieName[] = "us_session";
-constexpr size_t kMaxBodyBytes = 8 * 1024;
-constexpr size_t kMaxTokenBytes = 512;
+using namespace dashboard_internal;  // NOLINT: this folder's helpers.
+
+// Form posts are small; the workbench's JSON calls carry at most a member or
+// a profile (the Admin API takes up to 1 MiB).
+constexpr size_t kMaxBodyBytes = 1 << 20;
 constexpr size_t kMaxUsernameBytes = 64;
 constexpr size_t kMaxPasswordBytes = 1024;
 
@@ -68,43 +72,6 @@ std::string HtmlEscape(absl::string_view s) {
   return out;
 }
 
-// `s` as a JSON string literal (quotes included). <, > and & are escaped too
-// so the text is inert wherever it ends up.
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-      case '>':
-      case '&':
-        out += absl::StrFormat("\\u%04x", c);
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -153,34 +120,7 @@ std::string FormValue(
   return "";
 }
 
-// A cookie value we are willing to send back: printable ASCII without the
-// characters RFC 6265 excludes.
-bool IsCookieSafe(absl::string_view v) {
-  if (v.empty() || v.size() > kMaxTokenBytes) return false;
-  for (unsigned char c : v) {
-    if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' ||
-        c == '\\') {
-      return false;
-    }
-  }
-  return true;
-}
 
-// The session token from the request's cookies; empty when there is none.
-std::string SessionToken(const httplib::Request& req) {
-  size_t n = req.get_header_value_count("Cookie");
-  for (size_t i = 0; i < n; ++i) {
-    std::string header = req.get_header_value("Cookie", i);
-    for (absl::string_view part : absl::StrSplit(header, ';')) {
-      part = absl::StripAsciiWhitespace(part);
-      if (absl::ConsumePrefix(&part, kCookieName) &&
-          absl::ConsumePrefix(&part, "=") && IsCookieSafe(part)) {
-        return std::string(part);
-      }
-    }
-  }
-  return "";
-}
 
 std::string Peer(const httplib::Request& req) {
   return absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
@@ -190,22 +130,6 @@ RequestContext ContextOf(const httplib::Request& req) {
   return RequestContext{SessionToken(req), Peer(req)};
 }
 
-int HttpStatusOf(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk:
-      return 200;
-    case absl::StatusCode::kUnauthenticated:
-      return 401;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kInvalidArgument:
-      return 400;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    default:
-      return 500;
-  }
-}
 
 void SetJsonError(httplib::Response& res, int http_status,
                   absl::string_view message) {
@@ -324,25 +248,6 @@ std::string ContentDisposition(const std::string& filename) {
                       encoded);
 }
 
-// The Origin of a cross-site form post differs from the Host it was sent to.
-// Absent Origin (older clients, curl) is accepted: the session cookie is
-// SameSite=Strict anyway.
-bool SameOrigin(const httplib::Request& req) {
-  if (!req.has_header("Origin")) return true;
-  const std::string origin_header = req.get_header_value("Origin");
-  absl::string_view origin = origin_header;
-  if (!absl::ConsumePrefix(&origin, "http://") &&
-      !absl::ConsumePrefix(&origin, "https://")) {
-    return false;
-  }
-  for (const char* header : {"Host", "X-Forwarded-Host"}) {
-    if (req.has_header(header) &&
-        absl::EqualsIgnoreCase(origin, req.get_header_value(header))) {
-      return true;
-    }
-  }
-  return false;
-}
 
 std::string LoginPage(absl::string_view error, absl::string_view username) {
   std::string error_html;
@@ -394,6 +299,7 @@ struct Dashboard::Impl {
 
 void Dashboard::Impl::InstallRoutes() {
   server->set_payload_max_length(kMaxBodyBytes);
+  InstallWorkbench(*server, backend, tls);
 
   server->Get("/login", [this](const httplib::Request& req,
                               httplib::Response& res) { GetLogin(req, res); });

@@ -81,6 +81,13 @@ class DashboardBackend {
                                         const std::string& peer) = 0;
   // Prometheus text exposition (version 0.0.4); figures and node ids only.
   virtual std::string MetricsText() = 0;
+
+  // The workbench's JSON API (dashboard/workbench.h): calls `method`
+  // ("AdminService.GetOrg") with the JSON request for the session in `ctx`;
+  // the JSON response, or the call's status.
+  virtual absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
+                                               const std::string& method,
+                                               const std::string& json) = 0;
 };
 
 struct DashboardOptions {

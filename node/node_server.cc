@@ -36,6 +36,7 @@
 #include "node/monitor_service.h"
 #include "node/replication_service.h"
 #include "node/uplink.h"
+#include "node/web_api.h"
 #include "vault/vault.h"
 
 namespace unionsync {
@@ -111,8 +112,12 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
 // lockout, audit and sessions as the Admin API), figures from the Monitor.
 class NodeDashboardBackend final : public DashboardBackend {
  public:
-  NodeDashboardBackend(Admin* admin, Monitor* monitor, std::string node_id)
-      : admin_(admin), monitor_(monitor), node_id_(std::move(node_id)) {}
+  NodeDashboardBackend(Admin* admin, Monitor* monitor, Exporter* exporter,
+                       std::string node_id)
+      : admin_(admin),
+        monitor_(monitor),
+        node_id_(std::move(node_id)),
+        web_api_(admin, monitor, exporter) {}
 
   absl::StatusOr<std::string> Login(const std::string& username,
                                     const std::string& password,
@@ -202,6 +207,11 @@ class NodeDashboardBackend final : public DashboardBackend {
     return Check(token, peer);
   }
   std::string MetricsText() override { return monitor_->MetricsText(); }
+  absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
+                                       const std::string& method,
+                                       const std::string& json) override {
+    return web_api_.Call(ctx, method, json);
+  }
 
  private:
   absl::Status Check(const std::string& token, const std::string& peer) {
@@ -217,6 +227,7 @@ class NodeDashboardBackend final : public DashboardBackend {
   Admin* admin_;
   Monitor* monitor_;
   std::string node_id_;
+  WebApi web_api_;
   absl::Mutex mu_;
   // SHA-256 of "user:password" -> the session it opened.
   absl::flat_hash_map<std::string, std::string> scraper_sessions_
@@ -348,7 +359,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (node->evaluator_ != nullptr) node->evaluator_->Start();
   if (!options.dashboard_listen.empty()) {
     node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
-        node->admin_.get(), node->monitor_.get(), options.node_id);
+        node->admin_.get(), node->monitor_.get(), node->exporter_.get(),
+        options.node_id);
     DashboardOptions dashboard;
     dashboard.listen = options.dashboard_listen;
     if (!options.insecure_plaintext) {

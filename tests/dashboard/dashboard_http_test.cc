@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "dashboard/dashboard.h"
+#include "dashboard/workbench.h"
 #include "dashboard/fake_backend.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -261,7 +262,9 @@ TEST_F(DashboardHttpTest, LoginRefusesMissingFieldsQueryStringAndOtherTypes) {
   EXPECT_EQ(backend_.logins(), 0);
 }
 
-TEST_F(DashboardHttpTest, RequestBodyOver8KiBIsRefused) {
+// Forms are limited to 8 KiB (cpp-httplib's limit for form bodies); the
+// workbench's JSON calls to 1 MiB (WorkbenchHttpTest).
+TEST_F(DashboardHttpTest, FormBodyOver8KiBIsRefused) {
   std::string body = Form("staff", std::string(9000, 'a'));
   auto res = Post("/login", body);
   ASSERT_TRUE(res) << httplib::to_string(res.error());
@@ -472,7 +475,7 @@ TEST_F(DashboardHttpTest, BackendErrorsMapToHttpStatus) {
            {absl::PermissionDeniedError("not in your subtree"), 403},
            {absl::InvalidArgumentError("bad scope"), 400},
            {absl::NotFoundError("no such organisation"), 404},
-           {absl::FailedPreconditionError("not the hub"), 500},
+           {absl::FailedPreconditionError("not the hub"), 412},
            {absl::InternalError("rocksdb: /var/secret/path"), 500},
        }) {
     SCOPED_TRACE(c.status.ToString());
@@ -616,6 +619,123 @@ TEST(DashboardStartTest, StopIsIdempotentAndClosesThePort) {
     ASSERT_TRUE(quick.ok());
     (*quick)->Stop();
   }
+}
+
+}  // namespace
+}  // namespace unionsync
+
+namespace unionsync {
+namespace {
+
+// --- The workbench (dashboard/workbench.h) ------------------------------------
+
+class WorkbenchHttpTest : public DashboardHttpTest {
+ protected:
+  httplib::Result Api(const std::string& method, const std::string& json,
+                      const std::string& cookies, const std::string& csrf) {
+    httplib::Headers h;
+    if (!cookies.empty()) h.emplace("Cookie", cookies);
+    if (!csrf.empty()) h.emplace("X-CSRF-Token", csrf);
+    return client_->Post(("/api/v1/" + method).c_str(), h, json,
+                         "application/json");
+  }
+  static std::string CookieOf(const httplib::Response& res,
+                              const std::string& name) {
+    for (size_t i = 0; i < res.get_header_value_count("Set-Cookie"); ++i) {
+      std::string c = res.get_header_value("Set-Cookie", i);
+      if (absl::StartsWith(c, name + "=")) {
+        return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+      }
+    }
+    return "";
+  }
+};
+
+TEST_F(WorkbenchHttpTest, PageAndAssetsAreServedLocallyUnderTheCsp) {
+  for (const char* path : {"/wb", "/wb/static/workbench.js",
+                           "/wb/static/workbench.css",
+                           "/wb/static/bootstrap.min.css"}) {
+    auto res = Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_GT(res->body.size(), 100u) << path;
+    ExpectSecurityHeaders(*res);
+  }
+  auto page = Get("/wb");
+  EXPECT_THAT(page->body, HasSubstr("工作台"));
+  EXPECT_THAT(page->body, Not(HasSubstr("http://")));
+  EXPECT_THAT(page->body, Not(HasSubstr("<script>")));
+  EXPECT_EQ(Get("/wb/static/nothing.js")->status, 404);
+}
+
+TEST_F(WorkbenchHttpTest, LoginSetsAnHttpOnlySessionAndACsrfCookie) {
+  auto login = Api("AdminService.Login",
+                   "{\"username\":\"staff\",\"password\":\"x\"}", "", "");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string token = CookieOf(*login, "us_session");
+  const std::string csrf = CookieOf(*login, "us_csrf");
+  ASSERT_FALSE(token.empty());
+  ASSERT_EQ(csrf.size(), 32u);
+  // The token is never in the body the page's script reads.
+  EXPECT_THAT(login->body, Not(HasSubstr(token)));
+  bool http_only = false;
+  for (size_t i = 0; i < login->get_header_value_count("Set-Cookie"); ++i) {
+    std::string c = login->get_header_value("Set-Cookie", i);
+    if (absl::StartsWith(c, "us_session=")) {
+      http_only = absl::StrContains(c, "HttpOnly") &&
+                  absl::StrContains(c, "SameSite=Strict");
+    }
+  }
+  EXPECT_TRUE(http_only);
+  const std::string cookies =
+      absl::StrCat("us_session=", token, "; us_csrf=", csrf);
+  // With the header: through to the backend.
+  auto ok = Api("AdminService.WhoAmI", "{}", cookies, csrf);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_THAT(ok->body, HasSubstr("AdminService.WhoAmI"));
+  // Without it, or with another value: refused before the backend.
+  for (const std::string& bad : {std::string(), std::string("0123")}) {
+    auto refused = Api("AdminService.WhoAmI", "{}", cookies, bad);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403);
+    EXPECT_THAT(refused->body, HasSubstr("CSRF"));
+    EXPECT_THAT(refused->body, HasSubstr("\"text\":"));
+  }
+  // A body over 1 MiB is refused before anything reads it.
+  auto huge = Api("AdminService.WhoAmI",
+                  absl::StrCat("{\"x\":\"", std::string((1 << 20) + 1, 'a'),
+                               "\"}"),
+                  cookies, csrf);
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+  // No session at all.
+  auto anonymous = Api("AdminService.WhoAmI", "{}", "", "");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  // A cross-site call, cookies and header included.
+  httplib::Headers h = {{"Cookie", cookies},
+                        {"X-CSRF-Token", csrf},
+                        {"Origin", "http://evil.example"}};
+  auto cross = client_->Post("/api/v1/AdminService.WhoAmI", h, "{}",
+                             "application/json");
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403);
+  // Logout clears both cookies.
+  auto out = Api("AdminService.Logout", "{}", cookies, csrf);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200);
+  EXPECT_EQ(CookieOf(*out, "us_session"), "");
+}
+
+TEST(ClerkTextTest, EveryErrorBecomesAChineseSentence) {
+  EXPECT_EQ(ClerkText(absl::InvalidArgumentError("id_number: check digit")),
+            "填写的内容有误，请按提示修改（id_number: check digit）");
+  EXPECT_THAT(ClerkText(absl::PermissionDeniedError("")),
+              HasSubstr("无权"));
+  EXPECT_THAT(ClerkText(absl::InternalError("disk /var/lib/x")),
+              Not(HasSubstr("/var/lib")));
 }
 
 }  // namespace

@@ -75,6 +75,21 @@ absl::Status FakeBackend::AuthorizeMetrics(const std::string& authorization,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> FakeBackend::CallJson(const RequestContext& ctx,
+                                                  const std::string& method,
+                                                  const std::string& json) {
+  absl::MutexLock lock(&mu_);
+  if (method == "AdminService.Login") {
+    std::string token = "tok" + std::to_string(next_token_++);
+    tokens_.insert(token);
+    return std::string("{\"token\":\"") + token + "\",\"orgId\":\"c\"}";
+  }
+  if (tokens_.count(ctx.token) == 0) {
+    return absl::UnauthenticatedError("no such session");
+  }
+  return std::string("{\"method\":\"") + method + "\"}";
+}
+
 void FakeBackend::Logout(const std::string& token) {
   absl::MutexLock lock(&mu_);
   ++logouts_;

@@ -49,6 +49,10 @@ class FakeBackend : public DashboardBackend {
                                 const std::string& session_token,
                                 const std::string& peer) override;
   std::string MetricsText() override;
+  // The workbench's JSON API: echoes the method for a live session.
+  absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
+                                       const std::string& method,
+                                       const std::string& json) override;
 
   // The fixed answers.
   v1::GetProgressResponse Progress(const std::string& view) const;

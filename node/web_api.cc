@@ -1,0 +1,134 @@
+#include "node/web_api.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace unionsync {
+namespace {
+
+template <typename Message>
+absl::Status FromJson(const std::string& json, Message* message) {
+  if (json.empty()) return absl::OkStatus();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto s = google::protobuf::util::JsonStringToMessage(json, message, options);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request is not a valid ", Message::descriptor()->name(), ": ",
+        std::string(s.message())));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Message>
+absl::StatusOr<std::string> ToJson(const Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  auto s = google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (!s.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot write the response as JSON: ", s.ToString()));
+  }
+  return out;
+}
+
+}  // namespace
+
+WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter) {
+  // One entry per unary RPC: parse, call the domain object, print.
+  auto add = [this](const std::string& name, auto call) {
+    handlers_[name] = [call](const RequestContext& ctx,
+                             const std::string& json)
+        -> absl::StatusOr<std::string> { return call(ctx, json); };
+  };
+#define US_WEB_ADMIN(Name)                                                 \
+  add("AdminService." #Name,                                               \
+      [admin](const RequestContext& ctx, const std::string& json)          \
+          -> absl::StatusOr<std::string> {                                 \
+        v1::Name##Request req;                                             \
+        RETURN_IF_ERROR(FromJson(json, &req));                             \
+        ASSIGN_OR_RETURN(auto resp,                                        \
+                         admin->Name(CallContext{ctx.token, ctx.peer}, req)); \
+        return ToJson(resp);                                               \
+      });
+#define US_WEB_DOMAIN(Service, object, Name)                               \
+  add(#Service "." #Name,                                                  \
+      [object](const RequestContext& ctx, const std::string& json)         \
+          -> absl::StatusOr<std::string> {                                 \
+        v1::Name##Request req;                                             \
+        RETURN_IF_ERROR(FromJson(json, &req));                             \
+        ASSIGN_OR_RETURN(auto resp, object->Name(ctx, req));               \
+        return ToJson(resp);                                               \
+      });
+  US_WEB_ADMIN(Login)
+  US_WEB_ADMIN(ChangePassword)
+  US_WEB_ADMIN(CheckNewPassword)
+  US_WEB_ADMIN(CreateChildOrg)
+  US_WEB_ADMIN(GetOrg)
+  US_WEB_ADMIN(ListChildOrgs)
+  US_WEB_ADMIN(UpdateOrgProfile)
+  US_WEB_ADMIN(CreateAccount)
+  US_WEB_ADMIN(ListAccounts)
+  US_WEB_ADMIN(DisableAccount)
+  US_WEB_ADMIN(EnableAccount)
+  US_WEB_ADMIN(ResetPassword)
+  US_WEB_ADMIN(AddMember)
+  US_WEB_ADMIN(UpdateMember)
+  US_WEB_ADMIN(TransferMember)
+  US_WEB_ADMIN(RemoveMember)
+  US_WEB_ADMIN(GetMember)
+  US_WEB_ADMIN(ListMembers)
+  US_WEB_ADMIN(GetSubtreeSummary)
+  US_WEB_ADMIN(GetReplicationStatus)
+  US_WEB_ADMIN(ForceResync)
+  US_WEB_ADMIN(VerifyAudit)
+  US_WEB_ADMIN(SearchAudit)
+  US_WEB_DOMAIN(MonitorService, monitor, GetProgress)
+  US_WEB_DOMAIN(MonitorService, monitor, GetTimeSeries)
+  US_WEB_DOMAIN(MonitorService, monitor, ListWarnings)
+  US_WEB_DOMAIN(MonitorService, monitor, ListConflicts)
+  US_WEB_DOMAIN(MonitorService, monitor, ResolveConflict)
+  US_WEB_DOMAIN(MonitorService, monitor, GetSyncFreshness)
+  US_WEB_DOMAIN(ExportService, exporter, RequestExport)
+  US_WEB_DOMAIN(ExportService, exporter, ApproveExport)
+  US_WEB_DOMAIN(ExportService, exporter, ListExportRequests)
+  US_WEB_DOMAIN(ExportService, exporter, TraceExport)
+#undef US_WEB_ADMIN
+#undef US_WEB_DOMAIN
+  // Calls without a request message.
+  add("AdminService.Logout",
+      [admin](const RequestContext& ctx,
+              const std::string&) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(auto resp,
+                         admin->Logout(CallContext{ctx.token, ctx.peer}));
+        return ToJson(resp);
+      });
+  add("AdminService.WhoAmI",
+      [admin](const RequestContext& ctx,
+              const std::string&) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(auto resp,
+                         admin->WhoAmI(CallContext{ctx.token, ctx.peer}));
+        return ToJson(resp);
+      });
+}
+
+bool WebApi::Has(const std::string& method) const {
+  return handlers_.count(method) > 0;
+}
+
+absl::StatusOr<std::string> WebApi::Call(const RequestContext& ctx,
+                                         const std::string& method,
+                                         const std::string& json) const {
+  auto it = handlers_.find(method);
+  if (it == handlers_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no endpoint '", method.substr(0, 64), "'"));
+  }
+  return it->second(ctx, json);
+}
+
+}  // namespace unionsync

@@ -1,0 +1,48 @@
+// The workbench's JSON API: one endpoint per unary RPC of the Admin, Monitor
+// and Export services ("AdminService.GetOrg", ...), the request and response
+// mapped with protobuf's JSON mapping, each calling the same domain object
+// the gRPC edge calls (Admin, Monitor, Exporter). So authorisation,
+// validation, masking and audit are implemented once and tested once; the web
+// layer holds no rule of its own (ARCHITECTURE.md, "Web workbench").
+//
+// Thread-safe (the domain objects are).
+#ifndef UNIONSYNC_NODE_WEB_API_H_
+#define UNIONSYNC_NODE_WEB_API_H_
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "monitor/monitor.h"
+#include "node/admin.h"
+#include "node/exporter.h"
+
+namespace unionsync {
+
+class WebApi {
+ public:
+  // Not owned; must outlive the API.
+  WebApi(Admin* admin, Monitor* monitor, Exporter* exporter);
+
+  // Calls `method` ("Service.Method") with the JSON request `json` (an empty
+  // body is an empty request) for the session in `ctx`; the JSON response.
+  // NOT_FOUND for a method that is not an endpoint, INVALID_ARGUMENT for JSON
+  // that does not map onto the request (unknown fields included), otherwise
+  // the call's own status.
+  absl::StatusOr<std::string> Call(const RequestContext& ctx,
+                                   const std::string& method,
+                                   const std::string& json) const;
+
+  // Whether `method` is an endpoint.
+  bool Has(const std::string& method) const;
+
+ private:
+  using Handler = std::function<absl::StatusOr<std::string>(
+      const RequestContext&, const std::string&)>;
+  std::map<std::string, Handler> handlers_;
+};
+
+}  // namespace unionsync
+
+#endif  // UNIONSYNC_NODE_WEB_API_H_
