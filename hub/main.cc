@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       "[--campaign=FILE] [--dashboard_listen=ADDR] "
       "[--bootstrap_name=NAME ...] [--parent_address=HOST:PORT "
       "--parent_id=ID]");
+  unionsync::PrintHelpIfAsked(argc, argv);
   absl::ParseCommandLine(argc, argv);
   auto options = unionsync::ServeOptionsFromFlags("unionsync-hub",
                                                   /*hub=*/true);

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
       "[--bootstrap_name=NAME ...] [--repl_listen=ADDR] "
       "[--parent_address=HOST:PORT --parent_id=ID] "
       "[--tls_ca=PEM --tls_cert=PEM --tls_key=PEM]");
+  unionsync::PrintHelpIfAsked(argc, argv);
   absl::ParseCommandLine(argc, argv);
   auto options =
       unionsync::ServeOptionsFromFlags("unionsync-node",

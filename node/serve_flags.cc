@@ -1,9 +1,14 @@
 #include "node/serve_flags.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/program_name.h"
+#include "absl/flags/internal/usage.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "monitor/campaign.h"
 #include "vault/vault.h"
@@ -65,10 +70,26 @@ ABSL_FLAG(std::string, campaign, "",
 ABSL_FLAG(std::string, dashboard_port_file, "",
           "Write the bound dashboard port to this file once serving.");
 ABSL_FLAG(std::string, dashboard_listen, "",
-          "Address of the web dashboard and /metrics, e.g. 127.0.0.1:8080; "
-          "empty: none.");
+          "Address of the HTTPS server of the workbench (/wb), the hub's "
+          "progress page and /metrics, e.g. 127.0.0.1:8443; empty: none.");
 
 namespace unionsync {
+
+void PrintHelpIfAsked(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") return;
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      absl::flags_internal::SetProgramInvocationName(argv[0]);
+      absl::flags_internal::FlagsHelp(
+          std::cout, "node/serve_flags.cc",
+          absl::flags_internal::HelpFormat::kHumanReadable,
+          absl::ProgramUsageMessage());
+      std::cout.flush();
+      std::exit(0);
+    }
+  }
+}
 
 absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
                                                    bool hub) {

@@ -16,6 +16,12 @@ namespace unionsync {
 absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
                                                    bool hub);
 
+// When argv asks for help (--help, -h), prints the usage message and every
+// flag of this file with its meaning and default, and exits 0. Call after
+// absl::SetProgramUsageMessage and before absl::ParseCommandLine (whose own
+// --help lists only the flags of the file holding main() and exits 1).
+void PrintHelpIfAsked(int argc, char** argv);
+
 }  // namespace unionsync
 
 #endif  // UNIONSYNC_NODE_SERVE_FLAGS_H_

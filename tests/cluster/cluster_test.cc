@@ -1514,5 +1514,24 @@ TEST_F(ClusterTest, FullNumbersOnlyWhileTheParentHoldsTheAuditEntry) {
   ASSERT_TRUE(head.has_value());
 }
 
+// An operator learns every flag from the binary itself (issue 15): --help
+// lists the flags of node/serve_flags.cc with their meaning and exits 0.
+TEST(BinaryHelpTest, HelpListsEveryFlagAndExitsZero) {
+  for (const char* binary : {kNodeBinary, kHubBinary}) {
+    SCOPED_TRACE(binary);
+    const std::string log = ::testing::TempDir() + "/help.log";
+    Process p;
+    ASSERT_OK(p.Start({binary, "--help"}, log));
+    const std::optional<int> code = p.WaitExit(30s);
+    ASSERT_EQ(code, std::optional<int>(0));
+    const std::string out = ReadFileOrEmpty(log);
+    for (const char* flag : {"--key_file", "--insecure_plaintext", "--tls_cert",
+                             "--dashboard_listen", "--parent_address"}) {
+      EXPECT_THAT(out, HasSubstr(flag));
+    }
+    EXPECT_THAT(out, ::testing::Not(HasSubstr("No flags matched")));
+  }
+}
+
 }  // namespace
 }  // namespace unionsync::cluster
