@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
+#include "common/password_policy.h"
 #include "common/status_macros.h"
 #include "grpcpp/grpcpp.h"
 #include "synth/synth.h"
@@ -76,6 +77,16 @@ std::string Describe(const v1::Org& org) {
 
 // A logged-in data administrator, and where: the Admin API of the node that
 // hosts its organisation.
+// A random password the policy accepts for `username` (a random draw can, if
+// rarely, look systematic to cracklib: draw again).
+absl::StatusOr<std::string> NewPassword(const std::string& username) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    ASSIGN_OR_RETURN(std::string password, GenerateInitialPassword());
+    if (CheckNewPassword(password, username).ok()) return password;
+  }
+  return absl::InternalError("no acceptable random password in 20 draws");
+}
+
 struct Actor {
   std::string username;
   std::string password;  // Current; empty when not known.
@@ -392,7 +403,7 @@ absl::StatusOr<Actor> Driver::Activate(
     actor.node = parent.node;
   }
   actor.org = created.org();
-  ASSIGN_OR_RETURN(std::string password, GenerateInitialPassword());
+  ASSIGN_OR_RETURN(std::string password, NewPassword(actor.username));
   RETURN_IF_ERROR(ChangePassword(actor, password));
   RETURN_IF_ERROR(CompleteProfile(actor, region, fate));
   if (RunsNode(id)) node_admins_[id] = actor;
@@ -833,7 +844,7 @@ absl::StatusOr<DemoReport> Driver::Run() {
   if (who.must_change_password()) {
     std::string password = options_.admin_new_password;
     if (password.empty()) {
-      ASSIGN_OR_RETURN(password, GenerateInitialPassword());
+      ASSIGN_OR_RETURN(password, NewPassword(city.username));
     }
     RETURN_IF_ERROR(ChangePassword(city, password));
     report_.admin_new_password = password;
