@@ -72,7 +72,6 @@ std::string HtmlEscape(absl::string_view s) {
   return out;
 }
 
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -120,8 +119,6 @@ std::string FormValue(
   return "";
 }
 
-
-
 std::string Peer(const httplib::Request& req) {
   return absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
 }
@@ -129,7 +126,6 @@ std::string Peer(const httplib::Request& req) {
 RequestContext ContextOf(const httplib::Request& req) {
   return RequestContext{SessionToken(req), Peer(req)};
 }
-
 
 void SetJsonError(httplib::Response& res, int http_status,
                   absl::string_view message) {
@@ -248,7 +244,6 @@ std::string ContentDisposition(const std::string& filename) {
                       encoded);
 }
 
-
 std::string LoginPage(absl::string_view error, absl::string_view username) {
   std::string error_html;
   if (!error.empty()) {
@@ -298,19 +293,40 @@ struct Dashboard::Impl {
 };
 
 void Dashboard::Impl::InstallRoutes() {
-  server->set_payload_max_length(kMaxBodyBytes);
+  // httplib has one body limit for every route: the upload's. The workbench's
+  // calls read their bodies with their own limits (workbench.cc); any other
+  // request with a larger (or unannounced) body is refused here, before its
+  // body is read.
+  server->set_payload_max_length(kMaxUploadBytes);
+  server->set_pre_routing_handler([](const httplib::Request& req,
+                                     httplib::Response& res) {
+    if (req.method == "POST" && absl::StartsWith(req.path, "/api/v1/")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    const bool chunked = req.get_header_value("Transfer-Encoding") == "chunked";
+    uint64_t length = 0;
+    if (!chunked &&
+        (!req.has_header("Content-Length") ||
+         (absl::SimpleAtoi(req.get_header_value("Content-Length"), &length) &&
+          length <= kMaxBodyBytes))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 413;
+    res.set_header("Connection", "close");  // The body stays unread.
+    return httplib::Server::HandlerResponse::Handled;
+  });
   InstallWorkbench(*server, backend, tls);
 
   server->Get("/login", [this](const httplib::Request& req,
-                              httplib::Response& res) { GetLogin(req, res); });
+                               httplib::Response& res) { GetLogin(req, res); });
   server->Post("/login",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                PostLogin(req, res);
-              });
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 PostLogin(req, res);
+               });
   server->Post("/logout",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                PostLogout(req, res);
-              });
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 PostLogout(req, res);
+               });
   server->Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     GetIndex(req, res);
   });
@@ -320,31 +336,29 @@ void Dashboard::Impl::InstallRoutes() {
         res.set_content(dashboard_assets::kAppCss, "text/css; charset=utf-8");
       });
   server->Get("/static/app.js", [](const httplib::Request&,
-                                  httplib::Response& res) {
+                                   httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
     res.set_content(dashboard_assets::kAppJs, "text/javascript; charset=utf-8");
   });
-  server->Get("/metrics",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               res.set_header("Cache-Control", "no-store");
-               absl::Status allowed = backend->AuthorizeMetrics(
-                   req.get_header_value("Authorization"), SessionToken(req),
-                   req.remote_addr);
-               if (!allowed.ok()) {
-                 res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
-                 res.set_header("WWW-Authenticate",
-                                "Basic realm=\"unionsync metrics\"");
-                 res.set_content(
-                     absl::StrCat(allowed.message(), "\n"),
-                     "text/plain; charset=utf-8");
-                 return;
-               }
-               res.set_content(backend->MetricsText(),
-                               "text/plain; version=0.0.4; charset=utf-8");
-             });
+  server->Get("/metrics", [this](const httplib::Request& req,
+                                 httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    absl::Status allowed =
+        backend->AuthorizeMetrics(req.get_header_value("Authorization"),
+                                  SessionToken(req), req.remote_addr);
+    if (!allowed.ok()) {
+      res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
+      res.set_header("WWW-Authenticate", "Basic realm=\"unionsync metrics\"");
+      res.set_content(absl::StrCat(allowed.message(), "\n"),
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content(backend->MetricsText(),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
 
   server->Get("/api/progress", [this](const httplib::Request& req,
-                                     httplib::Response& res) {
+                                      httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       v1::GetProgressRequest r;
       std::string view = req.get_param_value("view");
@@ -360,7 +374,7 @@ void Dashboard::Impl::InstallRoutes() {
     });
   });
   server->Get("/api/progress.csv", [this](const httplib::Request& req,
-                                         httplib::Response& res) {
+                                          httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       v1::ExportProgressCsvRequest r;
       std::string view = req.get_param_value("view");
@@ -383,46 +397,46 @@ void Dashboard::Impl::InstallRoutes() {
     });
   });
   server->Get("/api/timeseries",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               Api(req, res, [&](const RequestContext& ctx) {
-                 v1::GetTimeSeriesRequest r;
-                 std::string scope = req.get_param_value("scope");
-                 r.set_scope(scope.empty() ? "city" : scope);
-                 r.set_from_date(req.get_param_value("from"));
-                 r.set_to_date(req.get_param_value("to"));
-                 Reply(res, backend->GetTimeSeries(ctx, r));
-               });
-             });
+              [this](const httplib::Request& req, httplib::Response& res) {
+                Api(req, res, [&](const RequestContext& ctx) {
+                  v1::GetTimeSeriesRequest r;
+                  std::string scope = req.get_param_value("scope");
+                  r.set_scope(scope.empty() ? "city" : scope);
+                  r.set_from_date(req.get_param_value("from"));
+                  r.set_to_date(req.get_param_value("to"));
+                  Reply(res, backend->GetTimeSeries(ctx, r));
+                });
+              });
   server->Get("/api/warnings",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               Api(req, res, [&](const RequestContext& ctx) {
-                 v1::ListWarningsRequest r;
-                 int32_t page_size = 0;
-                 if (!IntParam(req, "page_size", &page_size, res)) return;
-                 r.set_org_id(req.get_param_value("org_id"));
-                 r.set_include_cleared(BoolParam(req, "include_cleared"));
-                 r.set_page_size(page_size);
-                 r.set_page_token(req.get_param_value("page_token"));
-                 Reply(res, backend->ListWarnings(ctx, r));
-               });
-             });
+              [this](const httplib::Request& req, httplib::Response& res) {
+                Api(req, res, [&](const RequestContext& ctx) {
+                  v1::ListWarningsRequest r;
+                  int32_t page_size = 0;
+                  if (!IntParam(req, "page_size", &page_size, res)) return;
+                  r.set_org_id(req.get_param_value("org_id"));
+                  r.set_include_cleared(BoolParam(req, "include_cleared"));
+                  r.set_page_size(page_size);
+                  r.set_page_token(req.get_param_value("page_token"));
+                  Reply(res, backend->ListWarnings(ctx, r));
+                });
+              });
   server->Get("/api/conflicts",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               Api(req, res, [&](const RequestContext& ctx) {
-                 v1::ListConflictsRequest r;
-                 int32_t page_size = 0;
-                 if (!IntParam(req, "page_size", &page_size, res)) return;
-                 r.set_include_closed(BoolParam(req, "include_closed"));
-                 r.set_page_size(page_size);
-                 r.set_page_token(req.get_param_value("page_token"));
-                 absl::StatusOr<v1::ListConflictsResponse> resp =
-                     backend->ListConflicts(ctx, r);
-                 if (resp.ok()) StripPersonalData(&*resp);
-                 Reply(res, resp);
-               });
-             });
+              [this](const httplib::Request& req, httplib::Response& res) {
+                Api(req, res, [&](const RequestContext& ctx) {
+                  v1::ListConflictsRequest r;
+                  int32_t page_size = 0;
+                  if (!IntParam(req, "page_size", &page_size, res)) return;
+                  r.set_include_closed(BoolParam(req, "include_closed"));
+                  r.set_page_size(page_size);
+                  r.set_page_token(req.get_param_value("page_token"));
+                  absl::StatusOr<v1::ListConflictsResponse> resp =
+                      backend->ListConflicts(ctx, r);
+                  if (resp.ok()) StripPersonalData(&*resp);
+                  Reply(res, resp);
+                });
+              });
   server->Get("/api/freshness", [this](const httplib::Request& req,
-                                      httplib::Response& res) {
+                                       httplib::Response& res) {
     Api(req, res, [&](const RequestContext& ctx) {
       Reply(res, backend->GetSyncFreshness(ctx, v1::GetSyncFreshnessRequest()));
     });
@@ -458,8 +472,8 @@ void Dashboard::Impl::InstallRoutes() {
         return httplib::Server::HandlerResponse::Handled;
       }));
   server->set_exception_handler([](const httplib::Request& req,
-                                  httplib::Response& res,
-                                  std::exception_ptr ep) {
+                                   httplib::Response& res,
+                                   std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {
       if (ep) std::rethrow_exception(ep);

@@ -35,6 +35,8 @@
 #ifndef UNIONSYNC_DASHBOARD_DASHBOARD_H_
 #define UNIONSYNC_DASHBOARD_DASHBOARD_H_
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +45,21 @@
 #include "unionsync/v1/monitor.pb.h"
 
 namespace unionsync {
+
+// One upload of the workbench (a file to import): the session and the scope
+// were checked when it began, before any byte was read.
+class WebUpload {
+ public:
+  virtual ~WebUpload() = default;
+  // Appends the next piece of the file (RESOURCE_EXHAUSTED past the limit).
+  virtual absl::Status Append(const char* data, size_t size) = 0;
+  // Ends the upload and runs it. `progress` gets each progress message as one
+  // line of JSON; the result is the last message's JSON. Stops with CANCELLED
+  // once *cancelled is true.
+  virtual absl::StatusOr<std::string> Run(
+      const std::function<void(const std::string& json)>& progress,
+      const std::atomic<bool>* cancelled) = 0;
+};
 
 // What the dashboard needs from the node (implemented by the node: Admin for
 // login, Monitor for figures). Called concurrently from the server's threads.
@@ -88,6 +105,11 @@ class DashboardBackend {
   virtual absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
                                                const std::string& method,
                                                const std::string& json) = 0;
+  // Begins the streaming call `method` ("IngestService.Import") with its JSON
+  // options; NOT_FOUND for a method that takes no upload.
+  virtual absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
+      const RequestContext& ctx, const std::string& method,
+      const std::string& options_json) = 0;
 };
 
 struct DashboardOptions {

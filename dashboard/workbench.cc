@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -24,8 +26,8 @@ constexpr char kCsrfCookie[] = "us_csrf";
 constexpr char kJson[] = "application/json; charset=utf-8";
 
 const web_assets::WebAsset* FindAsset(absl::string_view name) {
-  for (const web_assets::WebAsset* a = web_assets::kWebAssets; a->name != nullptr;
-       ++a) {
+  for (const web_assets::WebAsset* a = web_assets::kWebAssets;
+       a->name != nullptr; ++a) {
     if (name == a->name) return a;
   }
   return nullptr;
@@ -88,31 +90,88 @@ std::string Cookie(absl::string_view name, absl::string_view value,
                       clear ? "; Max-Age=0" : "");
 }
 
-void Call(DashboardBackend* backend, bool tls, const httplib::Request& req,
-          httplib::Response& res) {
-  const std::string method = req.matches[1];
-  RequestContext ctx{SessionToken(req),
-                     absl::StrCat("https:", req.remote_addr, ":",
-                                  req.remote_port)};
+// Checks what every call but the login must carry: a same-origin request, a
+// session, and the CSRF header repeating its cookie.
+absl::Status CheckCall(const httplib::Request& req, const RequestContext& ctx) {
   if (!SameOrigin(req)) {
-    return SetError(res, absl::PermissionDeniedError(
-                             "cross-site request refused"));
+    return absl::PermissionDeniedError("cross-site request refused");
   }
+  if (ctx.token.empty()) return absl::UnauthenticatedError("not logged in");
+  const std::string cookie = CookieValue(req, kCsrfCookie);
+  if (cookie.empty() || req.get_header_value("X-CSRF-Token") != cookie) {
+    return absl::PermissionDeniedError("missing or wrong CSRF token");
+  }
+  return absl::OkStatus();
+}
+
+// POST /api/v1/IngestService.Import: the options in the X-Upload-Options
+// header (URL-encoded JSON), the file as the body. The session and scope are
+// checked before the body is read; the body goes to the job as it arrives;
+// the answer is NDJSON, one ImportProgress per line as the import runs, the
+// last with the summary (or {"error": ...}).
+void Upload(DashboardBackend* backend, const httplib::Request& req,
+            httplib::Response& res, const httplib::ContentReader& reader) {
+  RequestContext ctx{SessionToken(req), absl::StrCat("https:", req.remote_addr,
+                                                     ":", req.remote_port)};
+  if (absl::Status s = CheckCall(req, ctx); !s.ok()) return SetError(res, s);
+  const std::string options = httplib::detail::decode_url(
+      req.get_header_value("X-Upload-Options"), false);
+  absl::StatusOr<std::unique_ptr<WebUpload>> began =
+      backend->BeginUpload(ctx, "IngestService.Import", options);
+  if (!began.ok()) return SetError(res, began.status());
+  std::shared_ptr<WebUpload> upload = *std::move(began);
+  absl::Status appended;
+  const bool read = reader([&](const char* data, size_t size) {
+    appended = upload->Append(data, size);
+    return appended.ok();
+  });
+  if (!appended.ok()) return SetError(res, appended);
+  if (!read) {
+    return SetError(res, absl::InvalidArgumentError("the upload broke off"));
+  }
+  res.status = 200;
+  res.set_header("Cache-Control", "no-store");
+  res.set_chunked_content_provider(
+      "application/x-ndjson; charset=utf-8",
+      [upload](size_t, httplib::DataSink& sink) {
+        std::atomic<bool> cancelled{false};
+        auto line = [&](const std::string& json) {
+          if (cancelled.load()) return;
+          const std::string out = json + "\n";
+          if (!sink.is_writable() || !sink.write(out.data(), out.size())) {
+            cancelled.store(true);  // The browser went away.
+          }
+        };
+        absl::StatusOr<std::string> last = upload->Run(line, &cancelled);
+        if (last.ok()) {
+          line(*last);
+        } else {
+          line(absl::StrCat(
+              "{\"error\":{\"code\":",
+              JsonQuote(absl::StatusCodeToString(last.status().code())),
+              ",\"text\":", JsonQuote(ClerkText(last.status())), "}}"));
+        }
+        sink.done();
+        return true;
+      });
+}
+
+void Call(DashboardBackend* backend, bool tls, const httplib::Request& req,
+          const std::string& body_in, httplib::Response& res) {
+  const std::string method = req.matches[1];
+  RequestContext ctx{SessionToken(req), absl::StrCat("https:", req.remote_addr,
+                                                     ":", req.remote_port)};
   const bool login = method == "AdminService.Login";
-  if (!login) {
-    // Double submit: the header must repeat the CSRF cookie.
-    const std::string cookie = CookieValue(req, kCsrfCookie);
-    if (ctx.token.empty()) {
-      return SetError(res, absl::UnauthenticatedError("not logged in"));
-    }
-    if (cookie.empty() || req.get_header_value("X-CSRF-Token") != cookie) {
-      return SetError(res, absl::PermissionDeniedError(
-                               "missing or wrong CSRF token"));
-    }
-  } else {
-    ctx.token.clear();  // A login never rides on an older session.
+  // Templates hold no data and need no session (as over gRPC).
+  const bool open = login || method == "IngestService.GetTemplate";
+  if (!open) {
+    if (absl::Status s = CheckCall(req, ctx); !s.ok()) return SetError(res, s);
+  } else if (!SameOrigin(req)) {
+    return SetError(res,
+                    absl::PermissionDeniedError("cross-site request refused"));
   }
-  absl::StatusOr<std::string> out = backend->CallJson(ctx, method, req.body);
+  if (login) ctx.token.clear();  // A login never rides on an older session.
+  absl::StatusOr<std::string> out = backend->CallJson(ctx, method, body_in);
   if (!out.ok()) return SetError(res, out.status());
   std::string body = *std::move(out);
   if (login) {
@@ -122,9 +181,9 @@ void Call(DashboardBackend* backend, bool tls, const httplib::Request& req,
         resp.token().empty()) {
       return SetError(res, absl::InternalError("login answer unreadable"));
     }
+    res.set_header("Set-Cookie", Cookie(kCookieName, resp.token(), true, tls));
     res.set_header("Set-Cookie",
-                   Cookie(kCookieName, resp.token(), true, tls));
-    res.set_header("Set-Cookie", Cookie(kCsrfCookie, RandomHex(16), false, tls));
+                   Cookie(kCsrfCookie, RandomHex(16), false, tls));
     resp.clear_token();
     google::protobuf::util::JsonPrintOptions options;
     options.always_print_primitive_fields = true;
@@ -187,11 +246,33 @@ void InstallWorkbench(httplib::Server& server, DashboardBackend* backend,
              [](const httplib::Request& req, httplib::Response& res) {
                ServeAsset(res, req.matches[1].str());
              });
-  server.Post(R"(/api/v1/([A-Za-z]+Service\.[A-Za-z]+))",
-              [backend, tls](const httplib::Request& req,
-                             httplib::Response& res) {
-                Call(backend, tls, req, res);
+  // Registered first: a handler with a content reader reads its own body.
+  server.Post(kUploadPath,
+              [backend](const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader) {
+                Upload(backend, req, res, reader);
               });
+  // The JSON calls read their body themselves too: past kMaxJsonBytes the
+  // rest is read and dropped (never held), and the answer is 413.
+  server.Post(
+      R"(/api/v1/([A-Za-z]+Service\.[A-Za-z]+))",
+      [backend, tls](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader) {
+        std::string body;
+        bool too_large = false;
+        reader([&](const char* data, size_t size) {
+          if (body.size() + size > kMaxJsonBytes) too_large = true;
+          if (!too_large) body.append(data, size);
+          return true;
+        });
+        if (too_large) {
+          SetError(res, absl::InvalidArgumentError(absl::StrCat(
+                            "request body over ", kMaxJsonBytes, " bytes")));
+          res.status = 413;
+          return;
+        }
+        Call(backend, tls, req, body, res);
+      });
 }
 
 }  // namespace unionsync

@@ -4,6 +4,10 @@
 // Routes:
 //   GET  /wb, /wb/           the single page (dashboard/web/workbench.html)
 //   GET  /wb/static/NAME     its script and style, and Bootstrap from Debian
+//   POST /api/v1/IngestService.Import   an upload: options in the header
+//                            X-Upload-Options (URL-encoded JSON), the file as
+//                            the body (up to kMaxUploadBytes), NDJSON progress
+//                            back (DashboardBackend::BeginUpload)
 //   POST /api/v1/SVC.METHOD  one JSON endpoint per unary RPC
 //                            (DashboardBackend::CallJson; protobuf's JSON
 //                            mapping), e.g. /api/v1/AdminService.GetOrg
@@ -31,6 +35,13 @@ class Server;
 namespace unionsync {
 
 class DashboardBackend;
+
+inline constexpr char kUploadPath[] = "/api/v1/IngestService.Import";
+// The largest upload (the Ingest API's limit is 200 MiB; the importer says
+// so first, with its own message).
+inline constexpr size_t kMaxUploadBytes = (size_t{200} << 20) + (1 << 20);
+// The largest JSON request.
+inline constexpr size_t kMaxJsonBytes = size_t{1} << 20;
 
 // Adds the routes above to `server`. `backend` is not owned. `tls`: cookies
 // are Secure.

@@ -1,5 +1,3 @@
-#include "node/admin.h"
-
 #include <algorithm>
 #include <utility>
 
@@ -14,6 +12,7 @@
 #include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
+#include "node/admin.h"
 #include "node/admin_internal.h"
 
 namespace unionsync {
@@ -49,7 +48,6 @@ absl::Status ValidateSystem(absl::string_view system) {
   }
   return absl::OkStatus();
 }
-
 
 // uses.
 constexpr absl::string_view kClearablePaths[] = {
@@ -254,10 +252,10 @@ absl::StatusOr<v1::CreateChildOrgResponse> Admin::CreateChildOrg(
   v1::Account leader;
   if (!req.leader_username().empty()) {
     ASSIGN_OR_RETURN(leader_password, NewInitialPassword());
-    leader = NewAccount(req.leader_username(), org.id(), v1::UNIT_LEADER,
-                        leader_password.second, parent->id(),
-                        req.leader_display_name(), now,
-                        caller.session.username);
+    leader =
+        NewAccount(req.leader_username(), org.id(), v1::UNIT_LEADER,
+                   leader_password.second, parent->id(),
+                   req.leader_display_name(), now, caller.session.username);
   }
 
   WriteSet w;
@@ -292,6 +290,13 @@ absl::StatusOr<v1::GetOrgResponse> Admin::GetOrg(const CallContext& ctx,
   RETURN_IF_ERROR(RequireInSubtree(caller, kAction, req.org_id()));
   v1::GetOrgResponse resp;
   ASSIGN_OR_RETURN(*resp.mutable_org(), store_->GetOrg(req.org_id()));
+  for (int k = v1::OrgKind_MIN; k <= v1::OrgKind_MAX; ++k) {
+    const auto kind = static_cast<v1::OrgKind>(k);
+    if (kind != v1::ORG_KIND_UNSPECIFIED && v1::OrgKind_IsValid(k) &&
+        CheckParentChild(resp.org(), kind).ok()) {
+      resp.add_allowed_child_kinds(kind);
+    }
+  }
   MaskOrgContacts(resp.mutable_org(), caller.session.role == v1::DATA_ADMIN);
   RETURN_IF_ERROR(AuditOnly(
       AuditOf(caller, kAction, OrgTarget(req.org_id()), v1::AUDIT_OK)));
@@ -386,7 +391,6 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
   return resp;
 }
 
-
 absl::StatusOr<v1::GetSubtreeSummaryResponse> Admin::GetSubtreeSummary(
     const CallContext& ctx, const v1::GetSubtreeSummaryRequest& req) {
   ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, "GetSubtreeSummary"));
@@ -398,6 +402,5 @@ absl::StatusOr<v1::GetSubtreeSummaryResponse> Admin::GetSubtreeSummary(
   resp.set_direct_children(static_cast<int32_t>(children));
   return resp;
 }
-
 
 }  // namespace unionsync

@@ -11,11 +11,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/crypto.h"
-#include "common/password_policy.h"
 #include "common/org_rules.h"
+#include "common/password_policy.h"
 #include "common/status_macros.h"
 #include "dashboard/dashboard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -113,11 +113,11 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
 class NodeDashboardBackend final : public DashboardBackend {
  public:
   NodeDashboardBackend(Admin* admin, Monitor* monitor, Exporter* exporter,
-                       std::string node_id)
+                       Importer* importer, std::string node_id)
       : admin_(admin),
         monitor_(monitor),
         node_id_(std::move(node_id)),
-        web_api_(admin, monitor, exporter) {}
+        web_api_(admin, monitor, exporter, importer) {}
 
   absl::StatusOr<std::string> Login(const std::string& username,
                                     const std::string& password,
@@ -212,11 +212,17 @@ class NodeDashboardBackend final : public DashboardBackend {
                                        const std::string& json) override {
     return web_api_.Call(ctx, method, json);
   }
+  absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
+      const RequestContext& ctx, const std::string& method,
+      const std::string& options_json) override {
+    return web_api_.BeginUpload(ctx, method, options_json);
+  }
 
  private:
   absl::Status Check(const std::string& token, const std::string& peer) {
-    ASSIGN_OR_RETURN(Viewer viewer,
-                     admin_->Authenticate(RequestContext{token, peer}, "Metrics"));
+    ASSIGN_OR_RETURN(
+        Viewer viewer,
+        admin_->Authenticate(RequestContext{token, peer}, "Metrics"));
     if (viewer.org_id != node_id_) {
       return absl::PermissionDeniedError(
           "metrics are for the operators of the node's own organisation");
@@ -330,8 +336,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   // of silently sharing it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   {
-    std::vector<std::unique_ptr<
-        grpc::experimental::ServerInterceptorFactoryInterface>>
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     interceptors.push_back(NewDecodeErrorInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -360,7 +366,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (!options.dashboard_listen.empty()) {
     node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
         node->admin_.get(), node->monitor_.get(), node->exporter_.get(),
-        options.node_id);
+        node->importer_.get(), options.node_id);
     DashboardOptions dashboard;
     dashboard.listen = options.dashboard_listen;
     if (!options.insecure_plaintext) {

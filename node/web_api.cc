@@ -36,33 +36,64 @@ absl::StatusOr<std::string> ToJson(const Message& message) {
   return out;
 }
 
+// An import through the workbench: the job Importer::Begin opened.
+class ImportUpload final : public WebUpload {
+ public:
+  explicit ImportUpload(std::unique_ptr<ImportJob> job)
+      : job_(std::move(job)) {}
+  absl::Status Append(const char* data, size_t size) override {
+    return job_->Append(absl::string_view(data, size));
+  }
+  absl::StatusOr<std::string> Run(
+      const std::function<void(const std::string&)>& progress,
+      const std::atomic<bool>* cancelled) override {
+    ASSIGN_OR_RETURN(v1::ImportSummary summary,
+                     job_->Run(
+                         [&progress](const v1::ImportProgress& p) {
+                           if (!progress) return;
+                           absl::StatusOr<std::string> line = ToJson(p);
+                           if (line.ok()) progress(*line);
+                         },
+                         cancelled));
+    v1::ImportProgress last;
+    last.set_phase(v1::IMPORT_DONE);
+    *last.mutable_counts() = summary.counts();
+    *last.mutable_summary() = std::move(summary);
+    return ToJson(last);
+  }
+
+ private:
+  std::unique_ptr<ImportJob> job_;
+};
+
 }  // namespace
 
-WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter) {
+WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
+               Importer* importer)
+    : importer_(importer) {
   // One entry per unary RPC: parse, call the domain object, print.
   auto add = [this](const std::string& name, auto call) {
-    handlers_[name] = [call](const RequestContext& ctx,
-                             const std::string& json)
+    handlers_[name] = [call](const RequestContext& ctx, const std::string& json)
         -> absl::StatusOr<std::string> { return call(ctx, json); };
   };
-#define US_WEB_ADMIN(Name)                                                 \
-  add("AdminService." #Name,                                               \
-      [admin](const RequestContext& ctx, const std::string& json)          \
-          -> absl::StatusOr<std::string> {                                 \
-        v1::Name##Request req;                                             \
-        RETURN_IF_ERROR(FromJson(json, &req));                             \
-        ASSIGN_OR_RETURN(auto resp,                                        \
+#define US_WEB_ADMIN(Name)                                                    \
+  add("AdminService." #Name,                                                  \
+      [admin](const RequestContext& ctx,                                      \
+              const std::string& json) -> absl::StatusOr<std::string> {       \
+        v1::Name##Request req;                                                \
+        RETURN_IF_ERROR(FromJson(json, &req));                                \
+        ASSIGN_OR_RETURN(auto resp,                                           \
                          admin->Name(CallContext{ctx.token, ctx.peer}, req)); \
-        return ToJson(resp);                                               \
+        return ToJson(resp);                                                  \
       });
-#define US_WEB_DOMAIN(Service, object, Name)                               \
-  add(#Service "." #Name,                                                  \
-      [object](const RequestContext& ctx, const std::string& json)         \
-          -> absl::StatusOr<std::string> {                                 \
-        v1::Name##Request req;                                             \
-        RETURN_IF_ERROR(FromJson(json, &req));                             \
-        ASSIGN_OR_RETURN(auto resp, object->Name(ctx, req));               \
-        return ToJson(resp);                                               \
+#define US_WEB_DOMAIN(Service, object, Name)                             \
+  add(#Service "." #Name,                                                \
+      [object](const RequestContext& ctx,                                \
+               const std::string& json) -> absl::StatusOr<std::string> { \
+        v1::Name##Request req;                                           \
+        RETURN_IF_ERROR(FromJson(json, &req));                           \
+        ASSIGN_OR_RETURN(auto resp, object->Name(ctx, req));             \
+        return ToJson(resp);                                             \
       });
   US_WEB_ADMIN(Login)
   US_WEB_ADMIN(ChangePassword)
@@ -97,8 +128,18 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter) {
   US_WEB_DOMAIN(ExportService, exporter, ApproveExport)
   US_WEB_DOMAIN(ExportService, exporter, ListExportRequests)
   US_WEB_DOMAIN(ExportService, exporter, TraceExport)
+  US_WEB_DOMAIN(ExportService, exporter, DownloadExport)
 #undef US_WEB_ADMIN
 #undef US_WEB_DOMAIN
+  // Templates hold no data: no session needed (as over gRPC).
+  add("IngestService.GetTemplate",
+      [importer](const RequestContext&,
+                 const std::string& json) -> absl::StatusOr<std::string> {
+        v1::GetTemplateRequest req;
+        RETURN_IF_ERROR(FromJson(json, &req));
+        ASSIGN_OR_RETURN(auto resp, importer->GetTemplate(req));
+        return ToJson(resp);
+      });
   // Calls without a request message.
   add("AdminService.Logout",
       [admin](const RequestContext& ctx,
@@ -114,6 +155,20 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter) {
                          admin->WhoAmI(CallContext{ctx.token, ctx.peer}));
         return ToJson(resp);
       });
+}
+
+absl::StatusOr<std::unique_ptr<WebUpload>> WebApi::BeginUpload(
+    const RequestContext& ctx, const std::string& method,
+    const std::string& options_json) const {
+  if (method != "IngestService.Import") {
+    return absl::NotFoundError(
+        absl::StrCat("no upload endpoint '", method.substr(0, 64), "'"));
+  }
+  v1::ImportOptions options;
+  RETURN_IF_ERROR(FromJson(options_json, &options));
+  ASSIGN_OR_RETURN(std::unique_ptr<ImportJob> job,
+                   importer_->Begin(ctx, options));
+  return std::make_unique<ImportUpload>(std::move(job));
 }
 
 bool WebApi::Has(const std::string& method) const {

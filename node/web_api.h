@@ -1,9 +1,12 @@
-// The workbench's JSON API: one endpoint per unary RPC of the Admin, Monitor
-// and Export services ("AdminService.GetOrg", ...), the request and response
-// mapped with protobuf's JSON mapping, each calling the same domain object
-// the gRPC edge calls (Admin, Monitor, Exporter). So authorisation,
-// validation, masking and audit are implemented once and tested once; the web
-// layer holds no rule of its own (ARCHITECTURE.md, "Web workbench").
+// The workbench's JSON API: one endpoint per unary RPC of the Admin, Monitor,
+// Export and Ingest services ("AdminService.GetOrg", ...), the request and
+// response mapped with protobuf's JSON mapping, each calling the same domain
+// object the gRPC edge calls (Admin, Monitor, Exporter, Importer). The one
+// streaming call the workbench needs, IngestService.Import, is an upload
+// (BeginUpload): its options as JSON, then the file's bytes, then
+// ImportProgress messages as JSON lines. So authorisation, validation, masking
+// and audit are implemented once and tested once; the web layer holds no rule
+// of its own (ARCHITECTURE.md, "Web workbench").
 //
 // Thread-safe (the domain objects are).
 #ifndef UNIONSYNC_NODE_WEB_API_H_
@@ -11,19 +14,23 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "dashboard/dashboard.h"
 #include "monitor/monitor.h"
 #include "node/admin.h"
 #include "node/exporter.h"
+#include "node/importer.h"
 
 namespace unionsync {
 
 class WebApi {
  public:
   // Not owned; must outlive the API.
-  WebApi(Admin* admin, Monitor* monitor, Exporter* exporter);
+  WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
+         Importer* importer);
 
   // Calls `method` ("Service.Method") with the JSON request `json` (an empty
   // body is an empty request) for the session in `ctx`; the JSON response.
@@ -34,6 +41,12 @@ class WebApi {
                                    const std::string& method,
                                    const std::string& json) const;
 
+  // "IngestService.Import" with its ImportOptions as JSON: checks the session
+  // and the scope (Importer::Begin) before the file is sent.
+  absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
+      const RequestContext& ctx, const std::string& method,
+      const std::string& options_json) const;
+
   // Whether `method` is an endpoint.
   bool Has(const std::string& method) const;
 
@@ -41,6 +54,7 @@ class WebApi {
   using Handler = std::function<absl::StatusOr<std::string>(
       const RequestContext&, const std::string&)>;
   std::map<std::string, Handler> handlers_;
+  Importer* importer_;
 };
 
 }  // namespace unionsync

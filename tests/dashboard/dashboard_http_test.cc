@@ -20,8 +20,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "dashboard/dashboard.h"
-#include "dashboard/workbench.h"
 #include "dashboard/fake_backend.h"
+#include "dashboard/workbench.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "testing/status_matchers.h"
@@ -627,7 +627,8 @@ TEST(DashboardStartTest, StopIsIdempotentAndClosesThePort) {
 namespace unionsync {
 namespace {
 
-// --- The workbench (dashboard/workbench.h) ------------------------------------
+// --- The workbench (dashboard/workbench.h)
+// ------------------------------------
 
 class WorkbenchHttpTest : public DashboardHttpTest {
  protected:
@@ -652,9 +653,10 @@ class WorkbenchHttpTest : public DashboardHttpTest {
 };
 
 TEST_F(WorkbenchHttpTest, PageAndAssetsAreServedLocallyUnderTheCsp) {
-  for (const char* path : {"/wb", "/wb/static/workbench.js",
-                           "/wb/static/workbench.css",
-                           "/wb/static/bootstrap.min.css"}) {
+  for (const char* path :
+       {"/wb", "/wb/static/wb-core.js", "/wb/static/wb-session.js",
+        "/wb/static/wb-members.js", "/wb/static/workbench.css",
+        "/wb/static/bootstrap.min.css", "/wb/static/chart.min.js"}) {
     auto res = Get(path);
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 200) << path;
@@ -704,10 +706,10 @@ TEST_F(WorkbenchHttpTest, LoginSetsAnHttpOnlySessionAndACsrfCookie) {
     EXPECT_THAT(refused->body, HasSubstr("\"text\":"));
   }
   // A body over 1 MiB is refused before anything reads it.
-  auto huge = Api("AdminService.WhoAmI",
-                  absl::StrCat("{\"x\":\"", std::string((1 << 20) + 1, 'a'),
-                               "\"}"),
-                  cookies, csrf);
+  auto huge =
+      Api("AdminService.WhoAmI",
+          absl::StrCat("{\"x\":\"", std::string((1 << 20) + 1, 'a'), "\"}"),
+          cookies, csrf);
   ASSERT_TRUE(huge);
   EXPECT_EQ(huge->status, 413);
   // No session at all.
@@ -718,8 +720,8 @@ TEST_F(WorkbenchHttpTest, LoginSetsAnHttpOnlySessionAndACsrfCookie) {
   httplib::Headers h = {{"Cookie", cookies},
                         {"X-CSRF-Token", csrf},
                         {"Origin", "http://evil.example"}};
-  auto cross = client_->Post("/api/v1/AdminService.WhoAmI", h, "{}",
-                             "application/json");
+  auto cross =
+      client_->Post("/api/v1/AdminService.WhoAmI", h, "{}", "application/json");
   ASSERT_TRUE(cross);
   EXPECT_EQ(cross->status, 403);
   // Logout clears both cookies.
@@ -729,11 +731,47 @@ TEST_F(WorkbenchHttpTest, LoginSetsAnHttpOnlySessionAndACsrfCookie) {
   EXPECT_EQ(CookieOf(*out, "us_session"), "");
 }
 
+TEST_F(WorkbenchHttpTest, AnUploadStreamsItsProgressAsJsonLines) {
+  auto login = Api("AdminService.Login",
+                   "{\"username\":\"staff\",\"password\":\"x\"}", "", "");
+  ASSERT_TRUE(login);
+  const std::string csrf = CookieOf(*login, "us_csrf");
+  const std::string cookies = absl::StrCat(
+      "us_session=", CookieOf(*login, "us_session"), "; us_csrf=", csrf);
+  auto upload = [&](const std::string& body, const std::string& token) {
+    httplib::Headers h = {{"Cookie", cookies},
+                          {"X-Upload-Options", "%7B%22dryRun%22%3Atrue%7D"}};
+    if (!token.empty()) h.emplace("X-CSRF-Token", token);
+    return client_->Post("/api/v1/IngestService.Import", h, body,
+                         "application/octet-stream");
+  };
+  // The options arrive decoded; each progress message is one line, the
+  // summary last.
+  auto ok = upload(std::string(3000, 'x'), csrf);
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  EXPECT_THAT(ok->get_header_value("Content-Type"),
+              HasSubstr("application/x-ndjson"));
+  std::vector<std::string> lines =
+      absl::StrSplit(ok->body, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << ok->body;
+  EXPECT_THAT(lines[0], HasSubstr("\"bytesReceived\":\"3000\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"message\":\"3000 bytes\""));
+  // Past the backend's limit: its error, as JSON with the clerk's text.
+  auto big = upload(std::string(5000, 'x'), csrf);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 429);
+  EXPECT_THAT(big->body, HasSubstr("\"text\":"));
+  // Without the CSRF header: refused before the backend sees a byte.
+  auto forged = upload("x", "");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+}
+
 TEST(ClerkTextTest, EveryErrorBecomesAChineseSentence) {
   EXPECT_EQ(ClerkText(absl::InvalidArgumentError("id_number: check digit")),
             "填写的内容有误，请按提示修改（id_number: check digit）");
-  EXPECT_THAT(ClerkText(absl::PermissionDeniedError("")),
-              HasSubstr("无权"));
+  EXPECT_THAT(ClerkText(absl::PermissionDeniedError("")), HasSubstr("无权"));
   EXPECT_THAT(ClerkText(absl::InternalError("disk /var/lib/x")),
               Not(HasSubstr("/var/lib")));
 }

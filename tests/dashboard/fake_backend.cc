@@ -90,6 +90,45 @@ absl::StatusOr<std::string> FakeBackend::CallJson(const RequestContext& ctx,
   return std::string("{\"method\":\"") + method + "\"}";
 }
 
+namespace {
+class CountingUpload final : public WebUpload {
+ public:
+  absl::Status Append(const char*, size_t size) override {
+    bytes_ += size;
+    if (bytes_ > 4096) return absl::ResourceExhaustedError("file too large");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Run(
+      const std::function<void(const std::string&)>& progress,
+      const std::atomic<bool>*) override {
+    progress(
+        absl::StrCat("{\"phase\":\"IMPORT_VALIDATING\",\"counts\":{"
+                     "\"bytesReceived\":\"",
+                     bytes_, "\"}}"));
+    return absl::StrCat(
+        "{\"phase\":\"IMPORT_DONE\",\"summary\":{\"ok\":"
+        "true,\"message\":\"",
+        bytes_, " bytes\"}}");
+  }
+
+ private:
+  size_t bytes_ = 0;
+};
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WebUpload>> FakeBackend::BeginUpload(
+    const RequestContext& ctx, const std::string& method,
+    const std::string& options_json) {
+  absl::MutexLock lock(&mu_);
+  if (tokens_.count(ctx.token) == 0) {
+    return absl::UnauthenticatedError("no such session");
+  }
+  if (options_json != "{\"dryRun\":true}") {
+    return absl::InvalidArgumentError("unexpected options " + options_json);
+  }
+  return std::make_unique<CountingUpload>();
+}
+
 void FakeBackend::Logout(const std::string& token) {
   absl::MutexLock lock(&mu_);
   ++logouts_;

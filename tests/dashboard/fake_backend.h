@@ -53,6 +53,10 @@ class FakeBackend : public DashboardBackend {
   absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
                                        const std::string& method,
                                        const std::string& json) override;
+  // Uploads: counts the bytes and reports them as progress, then a summary.
+  absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
+      const RequestContext& ctx, const std::string& method,
+      const std::string& options_json) override;
 
   // The fixed answers.
   v1::GetProgressResponse Progress(const std::string& view) const;

@@ -1,0 +1,177 @@
+// 下级组织: the children at a glance (activated, profile, members, last sync,
+// warnings), registering a child with the kinds allowed under this
+// organisation (R1.1), and its accounts: reset a password, disable a leaver,
+// create the successor (R10.3). Every new password is shown once, on a
+// printable handover slip (开通通知单).
+'use strict';
+
+(function () {
+  const { $, state, api, text, show, showAlert, cell, el, button } = WB;
+
+  async function load() {
+    show('child-form', false);
+    show('accounts-box', false);
+    const admin = state.who.role === 'DATA_ADMIN';
+    show('child-add-open', admin && state.allowedChildKinds.length > 0);
+    const rows = WB.clear('children-rows');
+    try {
+      const [list, progress, fresh] = await Promise.all([
+        api('AdminService.ListChildOrgs', { parentId: state.who.orgId, pageSize: 500 }),
+        api('MonitorService.GetProgress', { view: 'children', orgId: state.who.orgId }).catch(() => ({})),
+        api('MonitorService.GetSyncFreshness').catch(() => ({})),
+      ]);
+      const figures = {};
+      for (const p of progress.rows || []) figures[p.scope.replace(/^org:/, '')] = p;
+      const synced = {};
+      for (const n of fresh.nodes || []) synced[n.nodeId] = n;
+      for (const o of list.orgs || []) {
+        const f = figures[o.id] || {};
+        const tr = el('tr');
+        cell(tr, o.id); cell(tr, o.name); cell(tr, WB.kinds[o.kind] || o.kind);
+        cell(tr, (f.activated || 0) + ' / ' + (f.orgs || 1));
+        cell(tr, o.profileCompleteness + '%');
+        cell(tr, WB.fmt(f.members) + ' 人');
+        const s = synced[o.id];
+        cell(tr, s ? (s.connected ? '在线 ' : '离线 ') + WB.date(s.lastChangeMs) : (o.hostNode === o.id ? '未连接' : '本节点'));
+        cell(tr, f.openWarnings ? f.openWarnings + ' 条' : '—', f.openWarnings ? 'text-danger' : '');
+        cell(tr, o.status === 'ORG_ACTIVE' ? '正常' : '已撤销');
+        const td = cell(tr, '');
+        if (admin) td.appendChild(button('账号', '', () => openAccounts(o)));
+        rows.appendChild(tr);
+      }
+      show('children-empty', !(list.orgs || []).length);
+    } catch (e) { showAlert(e.text); }
+  }
+
+  // --- Registering a child. ---
+  $('child-add-open').addEventListener('click', () => {
+    const select = WB.clear('child-kind');
+    for (const k of state.allowedChildKinds) {
+      const o = el('option', '', WB.kinds[k] || k);
+      o.value = k;
+      select.appendChild(o);
+    }
+    text('child-error', '');
+    show('child-form', true);
+    $('child-name').focus();
+  });
+  $('child-cancel').addEventListener('click', () => show('child-form', false));
+  $('child-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    text('child-error', '');
+    const id = $('child-id').value.trim();
+    const org = {
+      id, name: $('child-name').value.trim(), kind: $('child-kind').value,
+      region: $('child-region').value.trim(), system: $('child-system').value.trim(),
+    };
+    if ($('child-own-node').checked) {
+      if (!id) { text('child-error', '独立部署节点的组织须填写组织编号（与其节点证书一致）'); return; }
+      org.hostNode = id;
+    }
+    try {
+      const r = await api('AdminService.CreateChildOrg', {
+        parentId: state.who.orgId, org,
+        adminUsername: $('child-admin').value.trim(), adminDisplayName: $('child-admin-name').value.trim(),
+        leaderUsername: $('child-leader').value.trim(),
+      });
+      for (const f of ['child-id', 'child-name', 'child-region', 'child-system', 'child-admin', 'child-admin-name', 'child-leader']) $(f).value = '';
+      $('child-own-node').checked = false;
+      show('child-form', false);
+      const slips = [{ org: r.org, username: r.adminUsername, password: r.initialPassword, role: 'DATA_ADMIN' }];
+      if (r.leaderUsername) slips.push({ org: r.org, username: r.leaderUsername, password: r.leaderInitialPassword, role: 'UNIT_LEADER' });
+      showSlips(slips);
+      await load();
+    } catch (e) { text('child-error', e.text); }
+  });
+
+  // --- A child's accounts. ---
+  async function openAccounts(org) {
+    state.accountsOrg = org;
+    text('accounts-title', org.name + ' 的账号');
+    text('accounts-error', '');
+    show('accounts-box', true);
+    const rows = WB.clear('accounts-rows');
+    try {
+      const r = await api('AdminService.ListAccounts', { orgId: org.id });
+      for (const a of r.accounts || []) {
+        const tr = el('tr');
+        cell(tr, a.username); cell(tr, a.displayName || '—'); cell(tr, WB.roles[a.role] || a.role);
+        cell(tr, WB.credentials[a.state] || a.state); cell(tr, WB.date(a.createdAtMs));
+        const td = cell(tr, '');
+        if (a.state === 'CREDENTIAL_DISABLED') {
+          td.appendChild(button('启用', 'btn-outline-secondary me-1', () => act('EnableAccount', { username: a.username })));
+        } else {
+          td.appendChild(button('重置密码', 'btn-outline-secondary me-1', () => reset(a)));
+          td.appendChild(button('停用', 'btn-outline-danger', () => disable(a)));
+        }
+        rows.appendChild(tr);
+      }
+    } catch (e) { text('accounts-error', e.text); }
+  }
+  async function act(method, body) {
+    text('accounts-error', '');
+    try {
+      const r = await api('AdminService.' + method, body);
+      await openAccounts(state.accountsOrg);
+      return r;
+    } catch (e) { text('accounts-error', e.text); return null; }
+  }
+  async function reset(a) {
+    const r = await act('ResetPassword', { username: a.username });
+    if (r) showSlips([{ org: state.accountsOrg, username: a.username, password: r.initialPassword, role: a.role }]);
+  }
+  async function disable(a) {
+    const reason = $('accounts-reason').value.trim();
+    if (!reason) { text('accounts-error', '请先填写停用原因（例如：调离岗位）'); $('accounts-reason').focus(); return; }
+    await act('DisableAccount', { username: a.username, reason });
+  }
+  $('accounts-create').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const role = $('accounts-role').value;
+    const r = await act('CreateAccount', {
+      orgId: state.accountsOrg.id, username: $('accounts-username').value.trim(), role,
+      displayName: $('accounts-display').value.trim(),
+    });
+    if (r) {
+      $('accounts-username').value = '';
+      $('accounts-display').value = '';
+      showSlips([{ org: state.accountsOrg, username: r.account.username, password: r.initialPassword, role }]);
+    }
+  });
+  $('accounts-close').addEventListener('click', () => show('accounts-box', false));
+
+  // --- The handover slip: shown once, printable. ---
+  function showSlips(slips) {
+    const box = WB.clear('slips');
+    for (const s of slips) {
+      const card = el('div', 'slip card card-body mb-3');
+      card.appendChild(el('h2', 'h5 text-center', '工会实名制数据库账号开通通知单'));
+      const dl = el('dl', 'row mb-2');
+      const own = s.org.hostNode && s.org.hostNode !== state.who.nodeId;
+      for (const [k, v] of [
+        ['工会名称', s.org.name], ['组织编号', s.org.id], ['账号', s.username], ['账号角色', WB.roles[s.role] || s.role],
+        ['初始密码', s.password],
+        ['工作台地址', own ? '本单位节点的工作台地址（由本单位运维人员告知）' : location.origin + '/wb'],
+        ['开通单位', state.org ? state.org.name : state.who.orgId], ['开通日期', WB.date(Date.now()).slice(0, 10)],
+      ]) {
+        dl.append(el('dt', 'col-4', k), el('dd', 'col-8 ' + (k === '初始密码' ? 'slip-password' : ''), v));
+      }
+      card.appendChild(dl);
+      const todo = el('ol', 'small');
+      for (const t of ['用上面的账号和初始密码登录工作台，按提示修改密码（初始密码只能用一次）。',
+        '在“本单位”中完善工会信息（统一社会信用代码、主席、联系人等）。',
+        '在“会员”或“模板与导入”中录入会员；有下级组织的，在“下级组织”中为其开通账号。',
+        '本通知单请当面交给本人，妥善保管，不得转交他人；密码遗失请联系上级工会重置。']) {
+        todo.appendChild(el('li', '', t));
+      }
+      card.append(el('div', 'fw-bold', '首次登录后请：'), todo, el('p', 'mt-3 mb-0', '领取人签字：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿'));
+      box.appendChild(card);
+    }
+    show('slip-box', true);
+    $('slip-print').focus();
+  }
+  $('slip-print').addEventListener('click', () => window.print());
+  $('slip-close').addEventListener('click', () => { WB.clear('slips'); show('slip-box', false); });
+
+  WB.view('children', { title: '下级组织', roles: ['DATA_ADMIN', 'REVIEWER', 'UNIT_LEADER'], parentOnly: true, load });
+})();

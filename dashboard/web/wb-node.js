@@ -1,0 +1,38 @@
+// 节点: for the node's operators: the links to the parent and the children,
+// their lag, last acknowledgement and digest state, and a resync of a child.
+'use strict';
+
+(function () {
+  const { $, state, api, text, show, showAlert, cell, el, button } = WB;
+  const states = { idle: '空闲', handshaking: '握手中', streaming: '同步中', closed: '已断开' };
+  const digests = { unknown: '未知', checking: '核对中', agree: '一致', differ: '不一致', repairing: '修复中' };
+
+  async function load() {
+    const rows = WB.clear('node-rows');
+    try {
+      const r = await api('AdminService.GetReplicationStatus');
+      text('node-summary', '节点 ' + r.nodeId + '，本地日志位置 ' + r.logEnd + (Number(r.refusedStreams) ? '，已拒绝的连接 ' + r.refusedStreams + ' 次' : ''));
+      for (const l of r.links || []) {
+        const tr = el('tr', l.digest === 'differ' ? 'table-danger' : '');
+        cell(tr, l.peer); cell(tr, l.direction === 'parent' ? '上级' : '下级');
+        cell(tr, states[l.state] || l.state); cell(tr, l.lagPositions + ' 条 / ' + l.lagSeconds + ' 秒');
+        cell(tr, WB.date(l.lastAckMs)); cell(tr, WB.date(l.lastReceiveMs));
+        cell(tr, digests[l.digest] || l.digest || '—');
+        const td = cell(tr, '');
+        if (l.direction === 'child') {
+          td.appendChild(button('重新同步', 'btn-outline-secondary', async () => {
+            try {
+              await api('AdminService.ForceResync', { childId: l.peer });
+              showAlert('已要求 ' + l.peer + ' 重新同步。', true);
+              await load();
+            } catch (e) { showAlert(e.text); }
+          }));
+        }
+        rows.appendChild(tr);
+      }
+      show('node-empty', !(r.links || []).length);
+    } catch (e) { showAlert(e.text); }
+  }
+
+  WB.view('node', { title: '节点', roles: ['OPERATOR', 'DATA_ADMIN'], nodeOnly: true, load });
+})();
