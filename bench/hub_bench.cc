@@ -13,8 +13,8 @@
 //             figures are the hub's own);
 //   progress  Monitor::GetProgress, views "city", "regions" and "systems", in
 //             process and over gRPC MonitorService, p50 / p99;
-//   dashboard GET / with its assets and the JSON calls the page makes, over
-//             HTTP with the session cookie of POST /login, p50 / p99;
+//   workbench the progress page as a browser loads it, over HTTP
+//             (bench/web_load.h), p50 / p99;
 //   memory    VmRSS and VmHWM of this process (/proc/self/status).
 //
 // After the load the store is closed and reopened by a NodeServer with
@@ -62,6 +62,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "bench/web_load.h"
 #include "common/clock.h"
 #include "common/org_rules.h"
 #include "common/password.h"
@@ -352,7 +353,10 @@ class DistrictStream {
                           absl::StrCat(ChangshaRegions()[region_].name, "第",
                                        t + 1, "街道工会联合会"),
                           v1::TOWNSHIP_FEDERATION, 3, code_, "", code_, ms)));
-      Push(ms + 1, PutAccount(MakeAccount(id, true, id, ms + 1)));
+      // The district creates the township's administrator, who then
+      // changes the initial password.
+      Push(ms + 1, PutAccount(MakeAccount(id, false, code_, ms + 1)));
+      Push(ms + 2, PutAccount(MakeAccount(id, true, id, ms + 2)));
     }
   }
 
@@ -533,28 +537,9 @@ void Setup(Store& store, OffsetClock& clock) {
 // ---------------------------------------------------------------------------
 // The load.
 
-struct Percentiles {
-  int n = 0;
-  double p50 = 0, p99 = 0, max = 0, mean = 0;
-};
-Percentiles Summarise(std::vector<double> v) {
-  Percentiles p;
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  p.n = static_cast<int>(v.size());
-  p.p50 = v[(v.size() - 1) / 2];
-  p.p99 = v[static_cast<size_t>(std::ceil(0.99 * v.size())) - 1];
-  p.max = v.back();
-  double sum = 0;
-  for (double x : v) sum += x;
-  p.mean = sum / v.size();
-  return p;
-}
-std::string Text(const Percentiles& p, int precision = 2) {
-  return absl::StrFormat("p50 %.*f ms, p99 %.*f ms, max %.*f ms (n=%d)",
-                         precision, p.p50, precision, p.p99, precision, p.max,
-                         p.n);
-}
+using bench::Percentiles;
+using bench::Summarise;
+using bench::Text;
 
 struct LoadResult {
   int64_t changes = 0;
@@ -786,153 +771,6 @@ void GrpcQueries(int port, const std::string& token, int n) {
   }
 }
 
-std::unique_ptr<httplib::Client> HttpClient(int port, bool keep_alive) {
-  auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-  c->set_keep_alive(keep_alive);
-  c->set_read_timeout(60);
-  return c;
-}
-
-// GET `path`; returns the time taken and the body's size.
-std::pair<double, size_t> Get(httplib::Client& client, const std::string& path,
-                              const httplib::Headers& headers) {
-  const auto t = SteadyClock::now();
-  auto r = client.Get(path.c_str(), headers);
-  const double ms = Ms(t);
-  if (!r || r->status != 200) {
-    Die(absl::StrCat("GET ", path),
-        absl::UnknownError(absl::StrCat("status ", r ? r->status : -1)));
-  }
-  return {ms, r->body.size()};
-}
-
-// One page load as a browser makes it over `clients` (its connections to
-// the host, at most 6 in browsers): the page, then both assets at once, then
-// the JSON calls at once (the page's Promise.all), spread over the
-// connections, a connection taking the next call when its last one is done.
-double BrowserLoad(std::vector<std::unique_ptr<httplib::Client>>& clients,
-                   const std::vector<std::string>& assets,
-                   const std::vector<std::string>& api,
-                   const httplib::Headers& headers) {
-  auto parallel = [&](const std::vector<std::string>& paths) {
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> threads;
-    for (size_t c = 0; c < std::min(clients.size(), paths.size()); ++c) {
-      threads.emplace_back([&, c] {
-        for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
-          Get(*clients[c], paths[i], headers);
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-  };
-  const auto t = SteadyClock::now();
-  Get(*clients[0], "/", headers);
-  parallel(assets);
-  parallel(api);
-  return Ms(t);
-}
-
-void DashboardQueries(int port, int loads) {
-  auto login = HttpClient(port, false);
-  const auto t0 = SteadyClock::now();
-  auto res = login->Post(
-      "/login", absl::StrCat("username=admin&password=", kAdminPassword),
-      "application/x-www-form-urlencoded");
-  const double login_ms = Ms(t0);
-  if (!res || res->status != 303) {
-    Die("POST /login",
-        absl::UnknownError(absl::StrCat("status ", res ? res->status : -1)));
-  }
-  std::string cookie = res->get_header_value("Set-Cookie");
-  cookie = cookie.substr(0, cookie.find(';'));
-  std::printf("dashboard POST /login (scrypt verify): %.1f ms\n", login_ms);
-  const httplib::Headers headers = {{"Cookie", cookie}};
-
-  const std::vector<std::string> assets = {"/static/app.css", "/static/app.js"};
-  // The page's first refresh (conflicts are read at every 6th only).
-  const std::vector<std::string> api = {"/api/progress?view=city",
-                                        "/api/progress?view=regions",
-                                        "/api/progress?view=systems",
-                                        "/api/timeseries?scope=city",
-                                        "/api/warnings",
-                                        "/api/conflicts",
-                                        "/api/freshness"};
-  std::vector<std::string> all = {"/"};
-  all.insert(all.end(), assets.begin(), assets.end());
-  all.insert(all.end(), api.begin(), api.end());
-
-  // (a) Every request after the other, each on a new connection: the
-  // server's time per request, and per page.
-  auto single = HttpClient(port, false);
-  std::map<std::string, std::vector<double>> ms;
-  std::map<std::string, size_t> bytes;
-  for (const auto& p : all) bytes[p] = Get(*single, p, headers).second;
-  std::vector<double> sequential;
-  for (int i = 0; i < loads; ++i) {
-    const auto t = SteadyClock::now();
-    for (const auto& p : all) ms[p].push_back(Get(*single, p, headers).first);
-    sequential.push_back(Ms(t));
-  }
-  for (const auto& p : all) {
-    std::printf("dashboard GET %-28s %7zu bytes: %s\n", p.c_str(), bytes[p],
-                Text(Summarise(ms[p])).c_str());
-  }
-  std::printf(
-      "dashboard page, %zu requests one after the other, a new connection "
-      "each: %s\n",
-      all.size(), Text(Summarise(sequential)).c_str());
-  // (a') The same on one keep-alive connection.
-  auto one = HttpClient(port, true);
-  std::map<std::string, std::vector<double>> kept_path_ms;
-  std::vector<double> one_ms;
-  for (int i = 0; i < loads; ++i) {
-    const auto t = SteadyClock::now();
-    for (const auto& p : all) {
-      kept_path_ms[p].push_back(Get(*one, p, headers).first);
-    }
-    one_ms.push_back(Ms(t));
-  }
-  for (const auto& p : all) {
-    std::printf("dashboard GET %-28s on one keep-alive connection: %s\n",
-                p.c_str(), Text(Summarise(kept_path_ms[p])).c_str());
-  }
-  std::printf(
-      "dashboard page, %zu requests one after the other on one keep-alive "
-      "connection: %s\n",
-      all.size(), Text(Summarise(one_ms)).c_str());
-  std::fflush(stdout);
-
-  // (b) As a browser loads it, 6 connections, each closed after its request.
-  std::vector<std::unique_ptr<httplib::Client>> fresh;
-  for (int c = 0; c < 6; ++c) fresh.push_back(HttpClient(port, false));
-  std::vector<double> browser;
-  BrowserLoad(fresh, assets, api, headers);  // Warm.
-  for (int i = 0; i < loads; ++i) {
-    browser.push_back(BrowserLoad(fresh, assets, api, headers));
-  }
-  std::printf(
-      "dashboard page as a browser loads it (6 connections, page, assets in "
-      "parallel, %zu JSON calls in parallel), a new connection per request: "
-      "%s\n",
-      api.size(), Text(Summarise(browser)).c_str());
-  std::fflush(stdout);
-
-  // (c) The same with keep-alive connections, as browsers keep them: the
-  // server's 4 threads each stay with one connection while it is open
-  // (httplib waits up to 5 s for its next request).
-  std::vector<std::unique_ptr<httplib::Client>> kept;
-  for (int c = 0; c < 6; ++c) kept.push_back(HttpClient(port, true));
-  const int kept_loads = std::min(loads, 10);
-  std::vector<double> kept_ms;
-  for (int i = 0; i < kept_loads; ++i) {
-    kept_ms.push_back(BrowserLoad(kept, assets, api, headers));
-  }
-  std::printf(
-      "dashboard page as a browser loads it, 6 keep-alive connections: %s\n",
-      Text(Summarise(kept_ms)).c_str());
-}
-
 // Open warnings and conflicts by kind, from the Prometheus text.
 void PrintHubRecords(Monitor& monitor) {
   for (absl::string_view line : absl::StrSplit(monitor.MetricsText(), '\n')) {
@@ -1023,7 +861,9 @@ int Hub(const Plan& plan, const std::string& dir) {
   std::fflush(stdout);
   GrpcQueries((*node)->port(), session->token(), n);
   std::fflush(stdout);
-  DashboardQueries((*node)->dashboard_port(), absl::GetFlag(FLAGS_page_loads));
+  bench::MeasureWorkbenchLoad((*node)->dashboard_port(), "admin",
+                              kAdminPassword, kHub,
+                              absl::GetFlag(FLAGS_page_loads));
   std::printf("memory after the queries: %s\n",
               MemoryText(ReadMemory()).c_str());
   std::fflush(stdout);

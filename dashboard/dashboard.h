@@ -1,29 +1,22 @@
-// The hub's web dashboard (R7, R8): one HTTP server that serves a login form,
-// the progress page in Simplified Chinese (HTML, CSS and one vanilla JS file,
-// all embedded in the binary; nothing from a CDN), a JSON API for the page, the
-// progress CSV export and the Prometheus /metrics endpoint.
+// The node's web server (R7, R8, R11): the workbench (工作台, the Chinese web
+// application every role works in, dashboard/workbench.h) and the Prometheus
+// /metrics endpoint, over HTTPS. The hub's monitoring is the workbench's
+// 进度与预警 page at the city: one web front end.
 //
-// Routes (see dashboard/dashboard.cc):
-//   GET  /login, POST /login   form; sets the `us_session` cookie (HttpOnly,
-//                              SameSite=Strict) holding the Admin session token
-//   POST /logout               ends the session
-//   GET  /                     the dashboard page (login required)
-//   GET  /static/app.css, /static/app.js   assets (public: no data inside)
-//   GET  /api/progress, /api/timeseries, /api/warnings, /api/conflicts,
-//        /api/freshness        JSON of the Monitor API's responses (login
-//                              required; 401 JSON without a session)
-//   GET  /api/progress.csv     the progress report as a download
+// Routes (see dashboard/dashboard.cc and dashboard/workbench.cc):
+//   GET  /                     302 to /wb
+//   GET  /wb, /wb/static/...   the workbench's page and assets (public: no
+//                              data inside; all embedded, nothing from a CDN)
+//   POST /api/v1/...           the workbench's calls (JSON, session cookie and
+//                              CSRF header)
 //   GET  /metrics              Prometheus text for operators (session cookie,
 //                              Bearer token or HTTP Basic of an operator
 //                              account): figures and node ids, no names.
 //
-// Conflict sides reach the browser without their personal fields (the page
-// names organisations only); the page reads conflicts once a minute, not on
-// every 10-second refresh, because the node audits every read of them.
-//
 // The server speaks HTTPS with the node's certificate (plain HTTP only when
-// the node runs with --insecure_plaintext on loopback); the session cookie is
-// Secure then. Request bodies over 8 KiB are refused (413).
+// the node runs with --insecure_plaintext on loopback); cookies are Secure
+// then. Request bodies: an upload up to kMaxUploadBytes, a JSON call up to
+// kMaxJsonBytes, anything else up to 1 MiB (413 beyond).
 //
 // Every response carries Content-Security-Policy (default-src 'self', no
 // inline script or style), X-Content-Type-Options: nosniff,
@@ -42,7 +35,6 @@
 
 #include "absl/status/statusor.h"
 #include "monitor/monitor.h"
-#include "unionsync/v1/monitor.pb.h"
 
 namespace unionsync {
 
@@ -61,33 +53,12 @@ class WebUpload {
       const std::atomic<bool>* cancelled) = 0;
 };
 
-// What the dashboard needs from the node (implemented by the node: Admin for
-// login, Monitor for figures). Called concurrently from the server's threads.
+// What the web server needs from the node: the workbench's calls (the
+// node's WebApi over Admin, Monitor, Exporter and Importer) and /metrics.
+// Called concurrently from the server's threads.
 class DashboardBackend {
  public:
   virtual ~DashboardBackend() = default;
-
-  // Opens a session; returns its token. UNAUTHENTICATED for bad credentials,
-  // FAILED_PRECONDITION when the password is initial or reset and must be
-  // changed first (the page says so: change it with `unionctl passwd`),
-  // RESOURCE_EXHAUSTED when the account is locked out.
-  virtual absl::StatusOr<std::string> Login(const std::string& username,
-                                            const std::string& password,
-                                            const std::string& peer) = 0;
-  virtual void Logout(const std::string& token) = 0;
-
-  virtual absl::StatusOr<v1::GetProgressResponse> GetProgress(
-      const RequestContext& ctx, const v1::GetProgressRequest& req) = 0;
-  virtual absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(
-      const RequestContext& ctx, const v1::GetTimeSeriesRequest& req) = 0;
-  virtual absl::StatusOr<v1::ListWarningsResponse> ListWarnings(
-      const RequestContext& ctx, const v1::ListWarningsRequest& req) = 0;
-  virtual absl::StatusOr<v1::ListConflictsResponse> ListConflicts(
-      const RequestContext& ctx, const v1::ListConflictsRequest& req) = 0;
-  virtual absl::StatusOr<v1::GetSyncFreshnessResponse> GetSyncFreshness(
-      const RequestContext& ctx, const v1::GetSyncFreshnessRequest& req) = 0;
-  virtual absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
-      const RequestContext& ctx, const v1::ExportProgressCsvRequest& req) = 0;
 
   // Whether /metrics may be read: an operator's (or the node's own data
   // administrator's) session `session_token` (cookie), or the "Authorization"

@@ -65,8 +65,8 @@ std::string CookieValue(const httplib::Request& req, absl::string_view name) {
     std::string header = req.get_header_value("Cookie", i);
     for (absl::string_view part : absl::StrSplit(header, ';')) {
       part = absl::StripAsciiWhitespace(part);
-      if (absl::ConsumePrefix(&part, name) &&
-          absl::ConsumePrefix(&part, "=") && IsCookieSafe(part)) {
+      if (absl::ConsumePrefix(&part, name) && absl::ConsumePrefix(&part, "=") &&
+          IsCookieSafe(part)) {
         return std::string(part);
       }
     }

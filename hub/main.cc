@@ -1,7 +1,7 @@
 // unionsync-hub: the city federation's node: a NodeServer with a mandatory
 // mutual-TLS replication port that receives from the tier-2 nodes, which
 // also reconciles what arrives, evaluates the campaign's warning rules
-// (--campaign) and can serve the web dashboard (--dashboard_listen).
+// (--campaign) and serves the workbench, with the city's progress, over HTTPS (--web_listen).
 // "Is a hub" and "has a parent" are separate: a province hub later is a hub
 // with --parent_address. Flags only (node/serve_flags.cc).
 #include <iostream>
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "unionsync-hub --node_id=ID --data_dir=DIR --repl_listen=ADDR "
       "--tls_ca=PEM --tls_cert=PEM --tls_key=PEM [--listen=ADDR] "
-      "[--campaign=FILE] [--dashboard_listen=ADDR] "
+      "[--campaign=FILE] [--web_listen=ADDR] "
       "[--bootstrap_name=NAME ...] [--parent_address=HOST:PORT "
       "--parent_id=ID]");
   unionsync::PrintHelpIfAsked(argc, argv);

@@ -108,8 +108,8 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
   return absl::OkStatus();
 }
 
-// The dashboard's view of the node: logins through the Admin layer (same
-// lockout, audit and sessions as the Admin API), figures from the Monitor.
+// The web server's view of the node: the workbench's calls through WebApi
+// (the same domain objects as the gRPC API), and /metrics for operators.
 class NodeDashboardBackend final : public DashboardBackend {
  public:
   NodeDashboardBackend(Admin* admin, Monitor* monitor, Exporter* exporter,
@@ -119,50 +119,6 @@ class NodeDashboardBackend final : public DashboardBackend {
         node_id_(std::move(node_id)),
         web_api_(admin, monitor, exporter, importer) {}
 
-  absl::StatusOr<std::string> Login(const std::string& username,
-                                    const std::string& password,
-                                    const std::string& peer) override {
-    v1::LoginRequest req;
-    req.set_username(username);
-    req.set_password(password);
-    ASSIGN_OR_RETURN(v1::LoginResponse resp,
-                     admin_->Login(CallContext{"", peer}, req));
-    if (resp.must_change_password()) {
-      (void)admin_->Logout(CallContext{resp.token(), peer});
-      return absl::FailedPreconditionError(
-          "the initial password must be changed first");
-    }
-    return resp.token();
-  }
-  void Logout(const std::string& token) override {
-    (void)admin_->Logout(CallContext{token, ""});
-  }
-  absl::StatusOr<v1::GetProgressResponse> GetProgress(
-      const RequestContext& ctx, const v1::GetProgressRequest& req) override {
-    return monitor_->GetProgress(ctx, req);
-  }
-  absl::StatusOr<v1::GetTimeSeriesResponse> GetTimeSeries(
-      const RequestContext& ctx, const v1::GetTimeSeriesRequest& req) override {
-    return monitor_->GetTimeSeries(ctx, req);
-  }
-  absl::StatusOr<v1::ListWarningsResponse> ListWarnings(
-      const RequestContext& ctx, const v1::ListWarningsRequest& req) override {
-    return monitor_->ListWarnings(ctx, req);
-  }
-  absl::StatusOr<v1::ListConflictsResponse> ListConflicts(
-      const RequestContext& ctx, const v1::ListConflictsRequest& req) override {
-    return monitor_->ListConflicts(ctx, req);
-  }
-  absl::StatusOr<v1::GetSyncFreshnessResponse> GetSyncFreshness(
-      const RequestContext& ctx,
-      const v1::GetSyncFreshnessRequest& req) override {
-    return monitor_->GetSyncFreshness(ctx, req);
-  }
-  absl::StatusOr<v1::ExportProgressCsvResponse> ExportProgressCsv(
-      const RequestContext& ctx,
-      const v1::ExportProgressCsvRequest& req) override {
-    return monitor_->ExportProgressCsv(ctx, req);
-  }
   absl::Status AuthorizeMetrics(const std::string& authorization,
                                 const std::string& session_token,
                                 const std::string& peer) override {
@@ -257,7 +213,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     RETURN_IF_ERROR(RequireLoopback(options.listen, "--listen"));
     if (!options.dashboard_listen.empty()) {
       RETURN_IF_ERROR(
-          RequireLoopback(options.dashboard_listen, "--dashboard_listen"));
+          RequireLoopback(options.dashboard_listen, "--web_listen"));
     }
     admin_creds = grpc::InsecureServerCredentials();
   } else if (options.tls.cert_pem_path.empty() ||

@@ -67,11 +67,16 @@ ABSL_FLAG(std::string, campaign, "",
           "Campaign configuration (protobuf text format, v1.CampaignConfig): "
           "expected counts, milestones and warning rules. Default: the "
           "2019-2020 campaign of R8.");
-ABSL_FLAG(std::string, dashboard_port_file, "",
-          "Write the bound dashboard port to this file once serving.");
+ABSL_FLAG(std::string, web_listen, "",
+          "Address of the HTTPS server of the workbench (工作台, /wb; at the "
+          "hub also the city's progress) and /metrics, e.g. 0.0.0.0:8443; "
+          "empty: none.");
+ABSL_FLAG(std::string, web_port_file, "",
+          "Write the bound workbench port to this file once serving.");
 ABSL_FLAG(std::string, dashboard_listen, "",
-          "Address of the HTTPS server of the workbench (/wb), the hub's "
-          "progress page and /metrics, e.g. 127.0.0.1:8443; empty: none.");
+          "Former name of --web_listen (still accepted).");
+ABSL_FLAG(std::string, dashboard_port_file, "",
+          "Former name of --web_port_file (still accepted).");
 
 namespace unionsync {
 
@@ -150,8 +155,22 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   options.vault = *std::move(vault);
   serve.reseal_only = absl::GetFlag(FLAGS_reseal);
   options.hub = hub;
-  options.dashboard_listen = absl::GetFlag(FLAGS_dashboard_listen);
-  serve.dashboard_port_file = absl::GetFlag(FLAGS_dashboard_port_file);
+  options.dashboard_listen = absl::GetFlag(FLAGS_web_listen);
+  serve.dashboard_port_file = absl::GetFlag(FLAGS_web_port_file);
+  for (auto [old_name, old_value, value] :
+       {std::tuple{"--dashboard_listen", absl::GetFlag(FLAGS_dashboard_listen),
+                   &options.dashboard_listen},
+        std::tuple{"--dashboard_port_file",
+                   absl::GetFlag(FLAGS_dashboard_port_file),
+                   &serve.dashboard_port_file}}) {
+    if (old_value.empty()) continue;
+    if (!value->empty() && *value != old_value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(old_name, " is the former name of --web_", old_name + 12,
+                       "; give one of them"));
+    }
+    *value = old_value;
+  }
   if (const std::string path = absl::GetFlag(FLAGS_campaign); !path.empty()) {
     auto campaign = LoadCampaign(path);
     if (!campaign.ok()) {

@@ -124,6 +124,7 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
   US_WEB_DOMAIN(MonitorService, monitor, ListConflicts)
   US_WEB_DOMAIN(MonitorService, monitor, ResolveConflict)
   US_WEB_DOMAIN(MonitorService, monitor, GetSyncFreshness)
+  US_WEB_DOMAIN(MonitorService, monitor, ExportProgressCsv)
   US_WEB_DOMAIN(ExportService, exporter, RequestExport)
   US_WEB_DOMAIN(ExportService, exporter, ApproveExport)
   US_WEB_DOMAIN(ExportService, exporter, ListExportRequests)

@@ -102,7 +102,7 @@ window.WB = (function () {
   };
 
   // Views register themselves: name -> {title, roles, load, grassrootsOnly,
-  // parentOnly, nodeOnly}. The menu lists the ones the account may open.
+  // parentOnly, rootOnly (the city, whose node is the hub), nodeOnly}. The menu lists the ones the account may open.
   const views = {};
   function view(name, spec) { views[name] = spec; }
   function allowed(spec) {
@@ -111,6 +111,7 @@ window.WB = (function () {
     const leaf = !!state.org && grassroots.indexOf(state.org.kind) >= 0;
     if (spec.grassrootsOnly && !leaf) return false;
     if (spec.parentOnly && leaf) return false;
+    if (spec.rootOnly && !(state.org && !state.org.parentId)) return false;
     if (spec.nodeOnly && who.orgId !== who.nodeId) return false;
     return true;
   }

@@ -7,6 +7,13 @@
   const states = { idle: '空闲', handshaking: '握手中', streaming: '同步中', closed: '已断开' };
   const digests = { unknown: '未知', checking: '核对中', agree: '一致', differ: '不一致', repairing: '修复中' };
 
+  function stale(s) {
+    if (!s) return '—';
+    if (s < 3600) return Math.round(s / 60) + ' 分钟';
+    if (s < 172800) return Math.round(s / 3600) + ' 小时';
+    return Math.round(s / 86400) + ' 天';
+  }
+
   async function load() {
     const rows = WB.clear('node-rows');
     try {
@@ -31,6 +38,16 @@
         rows.appendChild(tr);
       }
       show('node-empty', !(r.links || []).length);
+    } catch (e) { showAlert(e.text); }
+    const fresh = WB.clear('fresh-rows');
+    try {
+      const f = await api('MonitorService.GetSyncFreshness');
+      for (const n of f.nodes || []) {
+        const tr = el('tr', Number(n.staleSeconds) > 86400 ? 'table-warning' : '');
+        cell(tr, n.nodeId); cell(tr, n.orgName); cell(tr, WB.date(n.lastChangeMs)); cell(tr, WB.date(n.lastContactMs));
+        cell(tr, n.connected ? '在线' : '—'); cell(tr, stale(Number(n.staleSeconds)));
+        fresh.appendChild(tr);
+      }
     } catch (e) { showAlert(e.text); }
   }
 

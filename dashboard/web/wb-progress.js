@@ -40,7 +40,15 @@
       text('progress-members', fmt(t.members) + ' 人');
       text('progress-complete', fmt(t.profileComplete) + ' 个');
       text('progress-activated', fmt(t.activated) + ' 个');
+      text('progress-today', fmt(t.newGrassrootsToday) + ' / ' + fmt(t.newMembersToday));
+      text('progress-week', fmt(t.newGrassrootsWeek) + ' / ' + fmt(t.newMembersWeek));
+      text('progress-target', fmt(t.targetGrassrootsToday) + ' / ' + fmt(t.targetMembersToday));
+      text('progress-status', t.behind ? '落后' : '正常');
+      $('progress-status').className = 'fs-5 ' + (t.behind ? 'text-danger fw-bold' : 'text-success');
       text('progress-campaign', r.campaign ? '目标：' + r.campaign + '（截至 ' + r.asOfDate + '）' : '');
+      text('progress-milestones', (r.milestones || []).map((m) => '阶段目标 ' + m.date + '：基层工会 ' +
+        Math.round(100 * (m.grassrootsFraction || 0)) + '%，会员 ' +
+        (Number(m.members) ? fmt(m.members) + ' 人' : Math.round(100 * (m.membersFraction || 0)) + '%')).join('；'));
       const rows = WB.clear('progress-rows');
       const behindOnly = $('progress-behind').checked;
       for (const p of r.rows || []) {
@@ -67,6 +75,13 @@
     } catch (e) { showAlert(e.text); }
     await trajectory(at.id);
   }
+  $('progress-csv').addEventListener('click', async () => {
+    const view = document.querySelector('input[name=progress-by]:checked').value;
+    try {
+      const r = await api('MonitorService.ExportProgressCsv', { view });
+      WB.saveBase64(r.csv, r.filename, 'text/csv');
+    } catch (e) { showAlert(e.text); }
+  });
   for (const id of ['progress-by-children', 'progress-by-regions', 'progress-by-systems', 'progress-behind']) {
     $(id).addEventListener('change', () => refresh());
   }

@@ -1526,7 +1526,7 @@ TEST(BinaryHelpTest, HelpListsEveryFlagAndExitsZero) {
     ASSERT_EQ(code, std::optional<int>(0));
     const std::string out = ReadFileOrEmpty(log);
     for (const char* flag : {"--key_file", "--insecure_plaintext", "--tls_cert",
-                             "--dashboard_listen", "--parent_address"}) {
+                             "--web_listen", "--parent_address"}) {
       EXPECT_THAT(out, HasSubstr(flag));
     }
     EXPECT_THAT(out, ::testing::Not(HasSubstr("No flags matched")));

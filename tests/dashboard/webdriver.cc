@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -22,6 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "openssl/pem.h"
+#include "openssl/sha.h"
+#include "openssl/x509.h"
 
 namespace unionsync::testing {
 namespace {
@@ -219,6 +223,24 @@ absl::StatusOr<google::protobuf::Value> WebDriverSession::Call(
   return value;
 }
 
+absl::StatusOr<std::string> SpkiHash(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return absl::NotFoundError("cannot open " + path);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr)
+    return absl::InvalidArgumentError("no certificate in " + path);
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+  X509_free(cert);
+  if (len <= 0) return absl::InternalError("cannot encode the public key");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(len), digest);
+  OPENSSL_free(der);
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
 absl::StatusOr<std::unique_ptr<WebDriverSession>> WebDriverSession::Create(
     int driver_port, const BrowserOptions& options) {
   auto s = std::unique_ptr<WebDriverSession>(new WebDriverSession());
@@ -239,6 +261,11 @@ absl::StatusOr<std::unique_ptr<WebDriverSession>> WebDriverSession::Create(
            "--disable-component-update", "--disable-sync", "--hide-scrollbars",
            "--force-device-scale-factor=1"}) {
     *args->add_values() = StringValue(a);
+  }
+  if (!options.trusted_spki.empty()) {
+    *args->add_values() =
+        StringValue(absl::StrCat("--ignore-certificate-errors-spki-list=",
+                                 absl::StrJoin(options.trusted_spki, ",")));
   }
   google::protobuf::Struct always;
   *(*always.mutable_fields())["goog:chromeOptions"].mutable_struct_value() =

@@ -49,7 +49,15 @@ struct BrowserOptions {
   std::string user_data_dir;
   int width = 1400;
   int height = 1000;
+  // Server certificates to accept although no CA the browser knows signed
+  // them: base64 SHA-256 of their SubjectPublicKeyInfo (SpkiHash), e.g. the
+  // test CA's node certificates.
+  std::vector<std::string> trusted_spki;
 };
+
+// The base64 SHA-256 of the public key of the PEM certificate at `path`, as
+// Chromium's --ignore-certificate-errors-spki-list wants it.
+absl::StatusOr<std::string> SpkiHash(const std::string& path);
 
 // One WebDriver session of headless Chromium. Element references are the
 // WebDriver element ids.

@@ -15,12 +15,15 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/password.h"
 #include "dashboard/webdriver.h"
+#include "dashboard/workbench_page.h"
 #include "ingest/template.h"
 #include "ingest/test_files.h"
 #include "ingest/writer.h"
@@ -45,6 +48,7 @@ class WorkbenchBrowserTest : public ::testing::Test {
     dir_ = testing::MakeTempDir("unionsync-workbench-test");
     NodeOptions o = testing::CityNodeOptions(dir_);
     o.dashboard_listen = "127.0.0.1:0";
+    Configure(&o);
     ASSERT_NO_FATAL_FAILURE(testing::StartNode(o, &node_));
     base_url_ = absl::StrCat("http://127.0.0.1:", node_->dashboard_port());
     auto pw = testing::BootstrapCity(*node_);
@@ -59,6 +63,7 @@ class WorkbenchBrowserTest : public ::testing::Test {
     auto session = WebDriverSession::Create(driver_->port(), options);
     ASSERT_TRUE(session.ok()) << session.status();
     browser_ = *std::move(session);
+    page_ = std::make_unique<testing::WorkbenchPage>(browser_.get(), base_url_);
   }
 
   void TearDown() override {
@@ -72,14 +77,24 @@ class WorkbenchBrowserTest : public ::testing::Test {
     }
   }
 
+  // Changes the node's options before it starts.
+  virtual void Configure(NodeOptions* o) {}
+
   // A grassroots union under the city, with its data administrator (and
   // leader) activated with kStrong; returns the administrator's session.
   std::string ActiveUnion(const std::string& id, const std::string& admin,
-                          const std::string& leader = "") {
-    v1::CreateChildOrgRequest req = testing::ChildOrgRequest(
-        testing::kCity, id, v1::CITY_DIRECT_GRASSROOTS, admin, "");
+                          const std::string& leader = "",
+                          const std::string& parent = testing::kCity,
+                          v1::OrgKind kind = v1::CITY_DIRECT_GRASSROOTS,
+                          const std::string& parent_token = "",
+                          const std::string& region = "",
+                          const std::string& system = "") {
+    v1::CreateChildOrgRequest req =
+        testing::ChildOrgRequest(parent, id, kind, admin, region);
+    req.mutable_org()->set_system(system);
     req.set_leader_username(leader);
-    auto made = node_->admin().CreateChildOrg(CallContext{city_, ""}, req);
+    auto made = node_->admin().CreateChildOrg(
+        CallContext{parent_token.empty() ? city_ : parent_token, ""}, req);
     EXPECT_OK(made.status());
     if (!made.ok()) return "";
     if (!leader.empty()) {
@@ -88,95 +103,31 @@ class WorkbenchBrowserTest : public ::testing::Test {
     return testing::Activate(*node_, admin, made->initial_password());
   }
 
+  // The page's steps (tests/dashboard/workbench_page.h).
   void Type(const std::string& css, const std::string& text) {
-    auto e = browser_->FindElement(css);
-    ASSERT_TRUE(e.ok()) << css << ": " << e.status();
-    ASSERT_OK(browser_->SendKeys(*e, text));
+    page_->Type(css, text);
   }
   void Retype(const std::string& id, const std::string& text) {
-    Eval(absl::StrCat("document.getElementById('", id,
-                      "').value = ''; return '';"));
-    ASSERT_NO_FATAL_FAILURE(Type("#" + id, text));
+    page_->Retype(id, text);
   }
-  void Click(const std::string& css) {
-    auto e = browser_->FindElement(css);
-    ASSERT_TRUE(e.ok()) << css << ": " << e.status();
-    ASSERT_OK(browser_->Click(*e));
-  }
-  std::string Eval(const std::string& script) {
-    auto v = browser_->Execute(script);
-    EXPECT_TRUE(v.ok()) << v.status();
-    return v.ok() ? v->string_value() : "";
-  }
-  std::string TextOf(const std::string& id) {
-    return Eval(absl::StrCat("return document.getElementById('", id,
-                             "').textContent;"));
-  }
-  bool Visible(const std::string& id) {
-    return Eval(absl::StrCat("return String(!document.getElementById('", id,
-                             "').hidden);")) == "true";
-  }
+  void Click(const std::string& css) { page_->Click(css); }
+  std::string Eval(const std::string& script) { return page_->Eval(script); }
+  std::string TextOf(const std::string& id) { return page_->TextOf(id); }
+  bool Visible(const std::string& id) { return page_->Visible(id); }
   void WaitFor(const std::string& condition, const std::string& what) {
-    ASSERT_OK(browser_->WaitFor(absl::StrCat("return ", condition, ";"),
-                                absl::Seconds(30)))
-        << what << "; page says: "
-        << Eval(
-               "return ['login','password','app'].map(function (p) { return "
-               "p + '=' + !document.getElementById('page-' + p).hidden; })"
-               ".join(' ') + ' | alert: ' + "
-               "document.getElementById('alert').textContent + ' | ' + "
-               "document.body.innerText;");
+    page_->WaitFor(condition, what);
   }
   void WaitText(const std::string& id, const std::string& text) {
-    ASSERT_NO_FATAL_FAILURE(
-        WaitFor(absl::StrCat("document.getElementById('", id,
-                             "').textContent.indexOf(", "'", text, "') >= 0"),
-                absl::StrCat("'", text, "' in #", id)));
+    page_->WaitText(id, text);
   }
-  void Screenshot(const std::string& name) {
-    auto png = browser_->Screenshot();
-    ASSERT_TRUE(png.ok()) << png.status();
-    std::filesystem::create_directories(UNIONSYNC_TEST_ARTIFACTS_DIR);
-    std::ofstream(absl::StrCat(UNIONSYNC_TEST_ARTIFACTS_DIR, "/", name),
-                  std::ios::binary)
-        << *png;
-  }
-
-  // Opens the workbench and logs in; waits for the app (or, with
-  // `must_change`, the password page).
+  void Screenshot(const std::string& name) { page_->Screenshot(name); }
   void LogIn(const std::string& user, const std::string& password,
              bool must_change = false) {
-    ASSERT_OK(browser_->Navigate(base_url_ + "/wb"));
-    ASSERT_NO_FATAL_FAILURE(
-        WaitFor("!document.getElementById('page-login').hidden", "login page"));
-    ASSERT_NO_FATAL_FAILURE(Retype("login-user", user));
-    ASSERT_NO_FATAL_FAILURE(Retype("login-password", password));
-    ASSERT_NO_FATAL_FAILURE(Click("#login-submit"));
-    ASSERT_NO_FATAL_FAILURE(
-        WaitFor(absl::StrCat("!document.getElementById('",
-                             must_change ? "page-password" : "page-app",
-                             "').hidden && document.getElementById('menu')"
-                             ".children.length + ",
-                             must_change ? "1" : "0", " > 0"),
-                absl::StrCat(user, " logged in")));
+    page_->LogIn(user, password, must_change);
   }
-  void LogOut() {
-    Eval("window.scrollTo(0, 0); return '';");
-    ASSERT_NO_FATAL_FAILURE(Click("#logout"));
-    ASSERT_NO_FATAL_FAILURE(
-        WaitFor("!document.getElementById('page-login').hidden", "logged out"));
-  }
-  void Go(const std::string& view) {
-    Eval(absl::StrCat("location.hash = '#", view, "'; return '';"));
-    ASSERT_NO_FATAL_FAILURE(WaitFor(
-        absl::StrCat("!document.getElementById('view-", view, "').hidden"),
-        view));
-  }
-  std::string Menu() {
-    return Eval(
-        "return Array.from(document.querySelectorAll('#menu a')).map("
-        "function (a) { return a.textContent; }).join(',');");
-  }
+  void LogOut() { page_->LogOut(); }
+  void Go(const std::string& view) { page_->Go(view); }
+  std::string Menu() { return page_->Menu(); }
 
   std::string dir_;
   std::unique_ptr<NodeServer> node_;
@@ -184,13 +135,16 @@ class WorkbenchBrowserTest : public ::testing::Test {
   std::string city_;  // The city's data administrator's session.
   std::unique_ptr<ChromeDriver> driver_;
   std::unique_ptr<WebDriverSession> browser_;
+  std::unique_ptr<testing::WorkbenchPage> page_;
 };
 
 TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   // The city's clerk registers a grassroots union with only the kinds allowed
   // under the city, and gets the handover slip.
   ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
-  EXPECT_EQ(Menu(), "本单位,下级组织,模板与导入,数据导出,进度与预警,审计,节点");
+  EXPECT_EQ(
+      Menu(),
+      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,审计,节点");
   ASSERT_NO_FATAL_FAILURE(Go("children"));
   ASSERT_NO_FATAL_FAILURE(Click("#child-add-open"));
   const std::string kinds = Eval(
@@ -331,22 +285,6 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-audit.png"));
 }
 
-// The member CSV of `members`, with the ID number check character of the rows
-// at `bad` (0-based) made wrong.
-std::string MemberCsv(const std::vector<v1::Member>& members,
-                      const std::set<int>& bad) {
-  std::string csv = ingest::testing::MemberHeaderCsv() + "\r\n";
-  const int id =
-      ingest::ColumnIndex(ingest::MemberTemplate(), ingest::Field::kIdNumber);
-  for (int i = 0; i < static_cast<int>(members.size()); ++i) {
-    std::vector<std::string> cells = ingest::MemberToCells(members[i]);
-    if (bad.count(i) > 0)
-      cells[id].back() = cells[id].back() == '1' ? '2' : '1';
-    csv += ingest::testing::CsvLine(cells);
-  }
-  return csv;
-}
-
 TEST_F(WorkbenchBrowserTest, AClerkImportsAThousandRowsAndFixesThreeCells) {
   ASSERT_FALSE(ActiveUnion("430100.g1", "g1admin").empty());
   ASSERT_NO_FATAL_FAILURE(LogIn("g1admin", testing::kStrong));
@@ -363,8 +301,10 @@ TEST_F(WorkbenchBrowserTest, AClerkImportsAThousandRowsAndFixesThreeCells) {
   std::vector<v1::Member> members = ingest::testing::Members(1000);
   const std::string bad_path = dir_ + "/会员-有错.csv";
   const std::string good_path = dir_ + "/会员.csv";
-  ingest::testing::WriteBytes(bad_path, MemberCsv(members, {9, 499, 997}));
-  ingest::testing::WriteBytes(good_path, MemberCsv(members, {}));
+  ingest::testing::WriteBytes(
+      bad_path, ingest::testing::MemberCsv(members, {9, 499, 997}));
+  ingest::testing::WriteBytes(good_path,
+                              ingest::testing::MemberCsv(members, {}));
 
   // The check shows exactly the three wrong cells, with their rows.
   ASSERT_NO_FATAL_FAILURE(Type("#import-file", bad_path));
@@ -485,6 +425,161 @@ TEST_F(WorkbenchBrowserTest, EachRoleSeesItsOwnMenuAndADisabledPageLogsOut) {
   ASSERT_NO_FATAL_FAILURE(
       WaitFor("!document.getElementById('page-login').hidden", "logged out"));
   EXPECT_THAT(TextOf("login-notice"), HasSubstr("已被停用"));
+}
+
+// The hub's monitoring, at the city: the progress page shows what the
+// Monitor computes, by region, by system and by child with drill-down, with
+// the trajectory chart; conflicts and node freshness have their pages.
+class WorkbenchHubTest : public WorkbenchBrowserTest {
+ protected:
+  void Configure(NodeOptions* o) override {
+    o->hub = true;
+    v1::CampaignConfig& c = o->campaign;
+    c.set_name("浏览器测试录入活动");
+    c.set_start_date("2026-11-01");
+    c.set_expected_grassroots(10);
+    c.set_expected_members(60);
+    v1::Milestone* m = c.add_milestones();
+    m->set_date("2027-06-30");
+    m->set_grassroots_fraction(1.0);
+    m->set_members_fraction(1.0);
+    for (auto [scope, label, g, n] :
+         {std::tuple{"region:430102", "芙蓉区", 4, 24},
+          std::tuple{"region:430103", "天心区", 3, 18},
+          std::tuple{"system:education", "教育系统", 3, 18}}) {
+      v1::AreaTarget* t = c.add_areas();
+      t->set_scope(scope);
+      t->set_label(label);
+      t->set_expected_grassroots(g);
+      t->set_expected_members(n);
+    }
+  }
+
+  // city -> 芙蓉区 (2 grassroots, 5 + 3 members), 天心区 (1 grassroots, 4
+  // members), 市教育工会 (system "education"; 1 grassroots, 2 members).
+  void BuildTree() {
+    const std::string furong =
+        ActiveUnion("430102", "furong", "", testing::kCity,
+                    v1::DISTRICT_FEDERATION, "", "430102");
+    const std::string tianxin =
+        ActiveUnion("430103", "tianxin", "", testing::kCity,
+                    v1::DISTRICT_FEDERATION, "", "430103");
+    const std::string edu =
+        ActiveUnion("edu", "edu", "", testing::kCity, v1::INDUSTRY_UNION, "",
+                    "", "education");
+    uint64_t next = 0;
+    for (auto [parent, token, id, members] :
+         {std::tuple{"430102", furong, "430102.1", 5},
+          std::tuple{"430102", furong, "430102.2", 3},
+          std::tuple{"430103", tianxin, "430103.1", 4},
+          std::tuple{"edu", edu, "edu.1", 2}}) {
+      const std::string own =
+          ActiveUnion(id, absl::StrCat("user", next), "", parent,
+                      v1::INDEPENDENT_GRASSROOTS, token);
+      ASSERT_FALSE(own.empty());
+      for (v1::Member m : ingest::testing::Members(members, next)) {
+        m.clear_id();
+        m.set_org_id(id);
+        v1::AddMemberRequest add;
+        *add.mutable_member() = m;
+        ASSERT_OK(node_->admin().AddMember(CallContext{own, ""}, add).status());
+      }
+      next += 100;
+    }
+  }
+
+  v1::GetProgressResponse Expected(const std::string& view) {
+    v1::GetProgressRequest req;
+    req.set_view(view);
+    auto resp = node_->monitor().GetProgress(RequestContext{city_, ""}, req);
+    EXPECT_TRUE(resp.ok()) << view << ": " << resp.status();
+    return resp.ok() ? *resp : v1::GetProgressResponse();
+  }
+  // Name | entered grassroots | state of every row of the progress table.
+  std::string Rows() {
+    return Eval(
+        "return Array.from(document.querySelectorAll('#progress-rows tr'))"
+        ".map(function (tr) { var c = tr.cells; return [c[0].textContent, "
+        "c[1].textContent.split(' / ')[0], c[6].textContent].join('|'); })"
+        ".join(',');");
+  }
+  std::string ExpectedRows(const v1::GetProgressResponse& r) {
+    std::vector<std::string> rows;
+    for (const v1::Progress& p : r.rows()) {
+      rows.push_back(absl::StrCat(p.label(), "|", p.grassroots(), "|",
+                                  p.behind() ? "落后" : "正常"));
+    }
+    return absl::StrJoin(rows, ",");
+  }
+};
+
+TEST_F(WorkbenchHubTest, TheCitysProgressPageShowsWhatTheMonitorComputes) {
+  ASSERT_NO_FATAL_FAILURE(BuildTree());
+  ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
+  EXPECT_EQ(
+      Menu(),
+      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,审计,节点");
+  ASSERT_NO_FATAL_FAILURE(Go("progress"));
+  const v1::Progress total = Expected("city").total();
+  EXPECT_EQ(total.grassroots(), 4);
+  EXPECT_EQ(total.members(), 14);
+  ASSERT_NO_FATAL_FAILURE(WaitText("progress-members", "14 人"));
+  EXPECT_THAT(TextOf("progress-grassroots"), HasSubstr("4 个"));
+  EXPECT_EQ(TextOf("progress-status"), total.behind() ? "落后" : "正常");
+  EXPECT_THAT(TextOf("progress-campaign"), HasSubstr("浏览器测试录入活动"));
+  // The trajectory is a Chart.js chart with actual and target lines.
+  ASSERT_NO_FATAL_FAILURE(WaitFor(
+      "typeof Chart !== 'undefined' && Chart.getChart('progress-chart') && "
+      "Chart.getChart('progress-chart').data.datasets.length === 4",
+      "the chart"));
+  ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-hub-progress.png"));
+
+  // By child, then down into 芙蓉区 and back.
+  const std::string children = ExpectedRows([&] {
+    v1::GetProgressRequest req;
+    req.set_view("children");
+    auto r = node_->monitor().GetProgress(RequestContext{city_, ""}, req);
+    EXPECT_OK(r.status());
+    return r.ok() ? *r : v1::GetProgressResponse();
+  }());
+  ASSERT_NO_FATAL_FAILURE(WaitFor(
+      absl::StrCat("document.querySelectorAll('#progress-rows tr').length === ",
+                   3),
+      "three children"));
+  EXPECT_EQ(Rows(), children);
+  Eval(
+      "Array.from(document.querySelectorAll('#progress-rows button')).find("
+      "function (b) { return b.textContent === '测试工会430102'; }).click(); "
+      "return '';");
+  ASSERT_NO_FATAL_FAILURE(WaitText("progress-crumbs", "测试工会430102"));
+  ASSERT_NO_FATAL_FAILURE(
+      WaitFor("document.querySelectorAll('#progress-rows tr').length === 2",
+              "芙蓉区's two unions"));
+  EXPECT_THAT(TextOf("progress-rows"), HasSubstr("测试工会430102.1"));
+
+  // By region and by system: the Monitor's rows, in order.
+  for (const char* view : {"regions", "systems"}) {
+    SCOPED_TRACE(view);
+    ASSERT_NO_FATAL_FAILURE(Click(absl::StrCat("#progress-by-", view)));
+    const std::string expected = ExpectedRows(Expected(view));
+    ASSERT_FALSE(expected.empty());
+    ASSERT_NO_FATAL_FAILURE(
+        WaitFor(absl::StrCat("document.querySelectorAll('#progress-rows "
+                             "tr').length === ",
+                             Expected(view).rows_size()),
+                "rows"));
+    EXPECT_EQ(Rows(), expected);
+  }
+  EXPECT_THAT(TextOf("progress-rows"), HasSubstr("教育系统"));
+
+  // Conflicts and node freshness have their pages at the hub.
+  ASSERT_NO_FATAL_FAILURE(Go("conflicts"));
+  ASSERT_NO_FATAL_FAILURE(
+      WaitFor("!document.getElementById('conflict-empty').hidden || "
+              "document.getElementById('conflict-rows').children.length > 0",
+              "conflicts"));
+  ASSERT_NO_FATAL_FAILURE(Go("node"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("node-summary", "430100"));
 }
 
 }  // namespace

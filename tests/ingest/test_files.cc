@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/time/civil_time.h"
 #include "common/validation.h"
 #include "ingest/template.h"
+#include "ingest/writer.h"
 #include "synth/synth.h"
 
 namespace unionsync::ingest::testing {
@@ -71,6 +73,21 @@ std::string CsvLine(const std::vector<std::string>& cells) {
     }
   }
   return absl::StrCat(absl::StrJoin(out, ","), "\r\n");
+}
+
+std::string MemberCsv(const std::vector<v1::Member>& members,
+                      const std::set<int>& bad_id_numbers) {
+  std::string csv = MemberHeaderCsv() + "\r\n";
+  const int id = ColumnIndex(MemberTemplate(), Field::kIdNumber);
+  for (int i = 0; i < static_cast<int>(members.size()); ++i) {
+    std::vector<std::string> cells = MemberToCells(members[i]);
+    if (bad_id_numbers.count(i) > 0) {
+      std::string& x = cells[id];
+      x.back() = x.back() == '1' ? '2' : '1';
+    }
+    csv += CsvLine(cells);
+  }
+  return csv;
 }
 
 XRow StrRow(const std::vector<std::string>& cells) {

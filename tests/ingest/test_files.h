@@ -5,6 +5,7 @@
 #define UNIONSYNC_TESTS_INGEST_TEST_FILES_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ std::string Iconv(absl::string_view utf8, const char* encoding);
 // The member template's headers joined with commas, and a CSV line of cells.
 std::string MemberHeaderCsv();
 std::string CsvLine(const std::vector<std::string>& cells);
+// The member CSV (template headers) of `members`; the ID numbers of the rows
+// at the 0-based indexes `bad_id_numbers` get a wrong check character.
+std::string MemberCsv(const std::vector<v1::Member>& members,
+                      const std::set<int>& bad_id_numbers = {});
 
 // ---- XLSX made with libxlsxwriter (shared strings unless constant_memory)
 // ----

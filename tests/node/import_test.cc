@@ -15,13 +15,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/mask.h"
 #include "common/password.h"
 #include "grpcpp/grpcpp.h"
 #include "ingest/table.h"
 #include "ingest/template.h"
 #include "ingest/test_files.h"
 #include "ingest/writer.h"
-#include "common/mask.h"
 #include "node/node_server.h"
 #include "testing/status_matchers.h"
 #include "testing/store_checks.h"
@@ -456,18 +456,7 @@ TEST_F(ImportTest, ChangedFieldsUpdateTheMember) {
 // number check character.
 std::string CsvWithBadIdNumber(const std::vector<v1::Member>& members,
                                int bad_index) {
-  std::string csv = MemberHeaderCsv() + "\r\n";
-  const int id =
-      ingest::ColumnIndex(ingest::MemberTemplate(), ingest::Field::kIdNumber);
-  for (int i = 0; i < static_cast<int>(members.size()); ++i) {
-    std::vector<std::string> cells = ingest::MemberToCells(members[i]);
-    if (i == bad_index) {
-      std::string& x = cells[id];
-      x.back() = x.back() == '1' ? '2' : '1';
-    }
-    csv += CsvLine(cells);
-  }
-  return csv;
+  return ingest::testing::MemberCsv(members, {bad_index});
 }
 
 TEST_F(ImportTest, DryRunWritesNothing) {

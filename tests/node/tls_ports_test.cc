@@ -25,9 +25,9 @@ namespace unionsync {
 namespace {
 
 using ::testing::HasSubstr;
-using ::unionsync::testing::StatusIs;
 using ::unionsync::testing::kCity;
 using ::unionsync::testing::kStrong;
+using ::unionsync::testing::StatusIs;
 
 class TlsPortsTest : public ::testing::Test {
  protected:
@@ -68,14 +68,15 @@ TEST_F(TlsPortsTest, TheAdminApiSpeaksTlsOnly) {
   auto pw = testing::BootstrapCity(*node_);
   ASSERT_OK(pw.status());
   ASSERT_OK_AND_ASSIGN(auto creds, MakeClientTlsCredentials(tls_.ca_pem_path));
-  auto secure = v1::AdminService::NewStub(grpc::CreateChannel(
-      absl::StrCat("localhost:", node_->port()), creds));
+  auto secure = v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::StrCat("localhost:", node_->port()), creds));
   v1::LoginRequest login;
   login.set_username("admin");
   login.set_password(*pw);
   v1::LoginResponse resp;
-  grpc::Status s = testing::CallRpc(secure.get(), &v1::AdminService::Stub::Login,
-                                    "", login, &resp, std::chrono::seconds(10));
+  grpc::Status s =
+      testing::CallRpc(secure.get(), &v1::AdminService::Stub::Login, "", login,
+                       &resp, std::chrono::seconds(10));
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(resp.must_change_password());
   // The same call in plaintext does not get through.
@@ -88,9 +89,8 @@ TEST_F(TlsPortsTest, TheAdminApiSpeaksTlsOnly) {
 TEST_F(TlsPortsTest, PlaintextOnlyBehindTheFlagAndOnLoopback) {
   NodeOptions o = testing::CityNodeOptions(dir_);
   o.insecure_plaintext = false;
-  EXPECT_THAT(NodeServer::Start(o),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("serve TLS only")));
+  EXPECT_THAT(NodeServer::Start(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("serve TLS only")));
   o.insecure_plaintext = true;
   o.listen = "0.0.0.0:0";
   EXPECT_THAT(NodeServer::Start(o),
@@ -98,9 +98,8 @@ TEST_F(TlsPortsTest, PlaintextOnlyBehindTheFlagAndOnLoopback) {
                        HasSubstr("only on a loopback address")));
   o.listen = "127.0.0.1:0";
   o.dashboard_listen = "0.0.0.0:0";
-  EXPECT_THAT(NodeServer::Start(o),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("--dashboard_listen")));
+  EXPECT_THAT(NodeServer::Start(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("--web_listen")));
 }
 
 TEST_F(TlsPortsTest, ATakenPortIsAStartupErrorNotASharedPort) {
@@ -125,8 +124,7 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
     req.set_org_id(kCity);
     req.set_username(user);
     req.set_role(role);
-    auto made =
-        node_->admin().CreateAccount(CallContext{admin_token, ""}, req);
+    auto made = node_->admin().CreateAccount(CallContext{admin_token, ""}, req);
     ASSERT_OK(made.status());
     testing::Activate(*node_, user, made->initial_password());
   }
@@ -134,17 +132,19 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
   httplib::SSLClient client("localhost", node_->dashboard_port());
   client.set_ca_cert_path(tls_.ca_pem_path.c_str());
   client.enable_server_certificate_verification(true);
-  auto page = client.Get("/login");
+  auto page = client.Get("/wb");
   ASSERT_TRUE(page) << httplib::to_string(page.error());
   EXPECT_EQ(page->status, 200);
   httplib::Headers origin = {
       {"Origin", absl::StrCat("https://localhost:", node_->dashboard_port())}};
-  auto login = client.Post("/login", origin,
-                           absl::StrCat("username=admin&password=", kStrong),
-                           "application/x-www-form-urlencoded");
+  auto login = client.Post(
+      "/api/v1/AdminService.Login", origin,
+      absl::StrCat("{\"username\":\"admin\",\"password\":\"", kStrong, "\"}"),
+      "application/json");
   ASSERT_TRUE(login);
-  EXPECT_EQ(login->status, 303);
+  EXPECT_EQ(login->status, 200) << login->body;
   const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_THAT(cookie, HasSubstr("us_session="));
   EXPECT_THAT(cookie, HasSubstr("; Secure"));
   EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
   EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
