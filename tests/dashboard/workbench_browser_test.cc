@@ -415,6 +415,23 @@ TEST_F(WorkbenchBrowserTest, EachRoleSeesItsOwnMenuAndADisabledPageLogsOut) {
       "x.send('{}'); return String(x.status);");
   EXPECT_EQ(members, "403");
 
+  // An operator of the city's node: the node and audit pages, figures; no
+  // organisations' or members' data entry.
+  ASSERT_NO_FATAL_FAILURE(LogOut());
+  v1::CreateAccountRequest op;
+  op.set_org_id(testing::kCity);
+  op.set_username("cityops");
+  op.set_role(v1::OPERATOR);
+  auto op_made = node_->admin().CreateAccount(CallContext{city_, ""}, op);
+  ASSERT_OK(op_made.status());
+  testing::Activate(*node_, "cityops", op_made->initial_password());
+  ASSERT_NO_FATAL_FAILURE(LogIn("cityops", testing::kStrong));
+  EXPECT_EQ(Menu(), "本单位,进度与预警,审计,节点");
+  ASSERT_NO_FATAL_FAILURE(Go("node"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("node-summary", "430100"));
+  ASSERT_NO_FATAL_FAILURE(LogOut());
+  ASSERT_NO_FATAL_FAILURE(LogIn("cityreview", testing::kStrong));
+
   // The city disables the reviewer; the open page goes to the login on its
   // next request, saying why.
   v1::DisableAccountRequest disable;
