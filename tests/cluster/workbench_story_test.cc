@@ -110,6 +110,9 @@ class WorkbenchStoryTest : public ::testing::Test {
   void OpenBrowser() {
     BrowserOptions options;
     options.user_data_dir = dir_ + "/profile";
+    // The clerks' old laptops (issue 11: 1366x768).
+    options.width = 1366;
+    options.height = 768;
     for (const char* org : {kCity, "430102"}) {
       auto spki = SpkiHash(TlsOf(dir_ + "/certs", org).cert_pem_path);
       ASSERT_TRUE(spki.ok()) << spki.status();

@@ -45,10 +45,20 @@ class WorkbenchPage {
                       "').value = ''; return '';"));
     ASSERT_NO_FATAL_FAILURE(Type("#" + id, text));
   }
+  // Clicks the element, first scrolled to the middle of the window (at
+  // 1366x768 chromedriver's own scrolling can leave it at the window's edge,
+  // where the click does not land on it).
   void Click(const std::string& css) {
     auto e = browser_->FindElement(css);
     ASSERT_TRUE(e.ok()) << css << ": " << e.status();
+    Eval(absl::StrCat("document.querySelector(", Quoted(css),
+                      ").scrollIntoView({block: 'center'}); return '';"));
     ASSERT_OK(browser_->Click(*e));
+  }
+  // `s` as a JavaScript string literal (no quotes or backslashes inside).
+  static std::string Quoted(const std::string& s) {
+    EXPECT_EQ(s.find_first_of("'\\"), std::string::npos) << s;
+    return absl::StrCat("'", s, "'");
   }
   std::string Eval(const std::string& script) {
     auto v = browser_->Execute(script);
