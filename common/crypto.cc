@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace unionsync {
@@ -36,8 +37,7 @@ const unsigned char* Bytes(absl::string_view s) {
 // fails here on allocation failure or a broken installation.
 [[noreturn]] void DieOnOpenSslFailure(const char* what) {
   std::string message(OpenSslError(what).message());
-  std::fprintf(stderr, "unionsync: fatal OpenSSL failure: %s\n",
-               message.c_str());
+  LogError("crypto", absl::StrCat("fatal OpenSSL failure: ", message));
   std::abort();
 }
 

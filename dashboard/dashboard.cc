@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 #include "dashboard/http_internal.h"
 #include "dashboard/workbench.h"
 
@@ -133,8 +134,7 @@ void Dashboard::Impl::InstallRoutes() {
       what = e.what();
     } catch (...) {
     }
-    std::fprintf(stderr, "dashboard: %s %s: %s\n", req.method.c_str(),
-                 req.path.c_str(), what.c_str());
+    LogError("web", absl::StrCat(req.method, " ", req.path, ": ", what));
     res.status = 500;
     res.set_content(
         "{\"error\":{\"code\":\"INTERNAL\",\"text\":"

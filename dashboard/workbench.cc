@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/log.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/http_internal.h"
 #include "dashboard/web_assets.h"
@@ -56,8 +57,7 @@ void SetError(httplib::Response& res, const absl::Status& status) {
   int http = HttpStatusOf(status.code());
   std::string message(status.message());
   if (http == 500) {
-    std::fprintf(stderr, "workbench: backend error: %s\n",
-                 status.ToString().c_str());
+    LogError("web", absl::StrCat("backend error: ", status.ToString()));
     message = "internal error";
   }
   res.status = http;

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "monitor/campaign.h"
@@ -75,7 +76,8 @@ void WarningEvaluator::Run() {
     next = absl::Now() + period;
     auto written = Evaluate();
     if (!written.ok()) {
-      std::cerr << "warnings: evaluation failed: " << written.status() << "\n";
+      LogError("warnings", absl::StrCat("evaluation failed: ",
+                                        written.status().ToString()));
     }
   }
 }

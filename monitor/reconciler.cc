@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/mask.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -346,7 +347,7 @@ void Reconciler::Run() {
     if (!s.ok()) {
       // Never stops replication; retried with back-off.
       ++failures;
-      std::cerr << "reconciler: " << s << " (retrying)\n";
+      LogWarning("reconciler", absl::StrCat(s.ToString(), " (retrying)"));
       absl::MutexLock lock(&wake_mu_);
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
         return stop_;

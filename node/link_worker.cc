@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "node/store_view.h"
 #include "node/uplink.h"
@@ -15,11 +16,9 @@ namespace {
 constexpr absl::Duration kReactorDrainTimeout = absl::Seconds(5);
 constexpr absl::Duration kCommandTimeout = absl::Seconds(30);
 
-// Replication runs in the background: what goes wrong is logged on stderr
-// for the operator (the link stats carry the state for the status API).
-void LogLink(const std::string& what) {
-  std::cerr << "unionsync replication: " << what << std::endl;
-}
+// Replication runs in the background: what goes wrong is logged for the
+// operator (the link stats carry the state for the status API).
+void LogLink(const std::string& what) { LogWarning("replication", what); }
 
 }  // namespace
 

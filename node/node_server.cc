@@ -521,17 +521,24 @@ int ServeUntilSignal(const ServeOptions& options) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  LogOptions log = options.log;
+  log.node_id = o.node_id;
+  if (absl::Status s = InitLogging(log); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 2;
+  }
   if (options.reseal_only) return ResealAndExit(options);
   auto node = NodeServer::Start(o);
   if (!node.ok()) {
-    std::cerr << "error: " << node.status() << "\n";
+    LogError("node", absl::StrCat("cannot start: ", node.status().ToString()));
     return 1;
   }
   if (options.bootstrap.has_value()) {
     const BootstrapOptions& b = *options.bootstrap;
     auto kind = ParseOrgKind(b.kind);
     if (!kind.ok()) {
-      std::cerr << "error: --bootstrap_kind: " << kind.status() << "\n";
+      LogError("node",
+               absl::StrCat("--bootstrap_kind: ", kind.status().message()));
       return 2;
     }
     v1::Org org;
@@ -542,27 +549,34 @@ int ServeUntilSignal(const ServeOptions& options) {
     org.set_region(b.region);
     auto password = (*node)->admin().Bootstrap(org, b.admin);
     if (password.ok()) {
+      // The one secret a process prints: to the operator's terminal, never
+      // to the log (common/log.h).
       std::cout << "bootstrapped organisation " << o.node_id
                 << "; data administrator '" << b.admin
                 << "' initial password: " << *password
                 << "\n(shown once: change it at first login)" << std::endl;
+      LogInfo("node", absl::StrCat("bootstrapped organisation ", o.node_id,
+                                   " with data administrator '", b.admin, "'"));
     } else if (!absl::IsAlreadyExists(password.status())) {
-      std::cerr << "error: bootstrap: " << password.status() << "\n";
+      LogError("node",
+               absl::StrCat("bootstrap: ", password.status().ToString()));
       return 1;
     }
   }
-  std::cout << options.program << " " << o.node_id << " serving on port "
-            << (*node)->port();
+  std::string serving = absl::StrCat(options.program, " ", o.node_id,
+                                     " serving on port ", (*node)->port());
   if ((*node)->repl_port() != 0) {
-    std::cout << ", replication on port " << (*node)->repl_port();
+    absl::StrAppend(&serving, ", replication on port ", (*node)->repl_port());
   }
   if (!o.parent_address.empty()) {
-    std::cout << ", parent " << o.parent_id << " at " << o.parent_address;
+    absl::StrAppend(&serving, ", parent ", o.parent_id, " at ",
+                    o.parent_address);
   }
   if ((*node)->dashboard_port() != 0) {
-    std::cout << ", dashboard on port " << (*node)->dashboard_port();
+    absl::StrAppend(&serving, ", workbench on port ",
+                    (*node)->dashboard_port());
   }
-  std::cout << std::endl;
+  LogInfo("node", serving);
   auto write_port = [](const std::string& file, int port) {
     if (file.empty()) return;
     std::ofstream out(file + ".tmp");
@@ -576,7 +590,7 @@ int ServeUntilSignal(const ServeOptions& options) {
   std::thread waiter([&stop, &node] {
     int sig = 0;
     sigwait(&stop, &sig);
-    std::cout << "signal " << sig << ": shutting down" << std::endl;
+    LogInfo("node", absl::StrCat("signal ", sig, ": shutting down"));
     (*node)->Shutdown();
   });
   (*node)->Wait();

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "node/admin.h"
 #include "repl/link_core.h"
 #include "store/store.h"
@@ -188,6 +189,8 @@ struct ServeOptions {
   std::string dashboard_port_file;
   // Reseal the store (Store::Reseal) and exit instead of serving.
   bool reseal_only = false;
+  // The process's log (node_id is filled in from node.node_id).
+  LogOptions log;
 };
 // Serves until SIGINT or SIGTERM (or reseals and returns); the exit code.
 int ServeUntilSignal(const ServeOptions& options);

@@ -73,6 +73,11 @@ ABSL_FLAG(std::string, web_listen, "",
           "empty: none.");
 ABSL_FLAG(std::string, web_port_file, "",
           "Write the bound workbench port to this file once serving.");
+ABSL_FLAG(std::string, log_format, "text",
+          "Log lines on stderr as text (for people) or json (one object per "
+          "line, for log collectors).");
+ABSL_FLAG(std::string, log_level, "info",
+          "Lowest level logged: debug, info, warning or error.");
 ABSL_FLAG(std::string, dashboard_listen, "",
           "Former name of --web_listen (still accepted).");
 ABSL_FLAG(std::string, dashboard_port_file, "",
@@ -155,6 +160,8 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
   options.vault = *std::move(vault);
   serve.reseal_only = absl::GetFlag(FLAGS_reseal);
   options.hub = hub;
+  serve.log.format = absl::GetFlag(FLAGS_log_format);
+  serve.log.level = absl::GetFlag(FLAGS_log_level);
   options.dashboard_listen = absl::GetFlag(FLAGS_web_listen);
   serve.dashboard_port_file = absl::GetFlag(FLAGS_web_port_file);
   for (auto [old_name, old_value, value] :

@@ -1253,11 +1253,10 @@ TEST_F(ClusterTest, DataKeyRotationFollowsTheOperatorProcedure) {
             0);
   {
     Process p;
-    ASSERT_OK(
-        p.Start({kNodeBinary, "--node_id=d1", "--data_dir=" + d1_->data_dir(),
-                 "--key_file=" + early, "--listen=127.0.0.1:0",
-                 "--insecure_plaintext"},
-                dir_ + "/early.log"));
+    ASSERT_OK(p.Start(
+        {kNodeBinary, "--node_id=d1", "--data_dir=" + d1_->data_dir(),
+         "--key_file=" + early, "--listen=127.0.0.1:0", "--insecure_plaintext"},
+        dir_ + "/early.log"));
     const std::optional<int> code = p.WaitExit(30s);
     ASSERT_TRUE(code.has_value()) << "d1 started without data key 1";
     EXPECT_NE(*code, 0);
@@ -1329,8 +1328,9 @@ TEST_F(ClusterTest, ACompromisedChildCannotRewriteTheParentsDecisions) {
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())
           .count();
-  ASSERT_OK_AND_ASSIGN(std::string hash,
-                       HashPassword("Forged-Passw0rd!", ScryptParams::ForTests()));
+  ASSERT_OK_AND_ASSIGN(
+      std::string hash,
+      HashPassword("Forged-Passw0rd!", ScryptParams::ForTests()));
   uint64_t seq = 0;
   auto change = [&](v1::ChangeKind kind) {
     v1::Change c;
@@ -1358,10 +1358,10 @@ TEST_F(ClusterTest, ACompromisedChildCannotRewriteTheParentsDecisions) {
     return c;
   };
   std::vector<v1::Change> forged = {
-      account("d1admin", kCity, int64_t{1} << 40),     // The hub's name.
-      account("d1admin", "d1", int64_t{1} << 40),      // A raised block.
-      account("d1admin", "d1", disable_epoch + 1),     // Over the disable.
-      account("d1spy", "d1", 1),                       // A second admin.
+      account("d1admin", kCity, int64_t{1} << 40),  // The hub's name.
+      account("d1admin", "d1", int64_t{1} << 40),   // A raised block.
+      account("d1admin", "d1", disable_epoch + 1),  // Over the disable.
+      account("d1spy", "d1", 1),                    // A second admin.
   };
   {
     v1::Change w = change(v1::PUT_WARNING);
@@ -1390,9 +1390,9 @@ TEST_F(ClusterTest, ACompromisedChildCannotRewriteTheParentsDecisions) {
   ASSERT_OK(creds);
   auto link = std::make_unique<RawLink>(*creds, d1_up_.address());
   ASSERT_TRUE(link->Send(HelloAs("d1", incarnation, seq + 1)));
-  ASSERT_TRUE(link->ReadUntil(
-                      [](const v1::LinkMessage& m) { return m.has_hello(); })
-                  .has_value())
+  ASSERT_TRUE(
+      link->ReadUntil([](const v1::LinkMessage& m) { return m.has_hello(); })
+          .has_value())
       << ToString(link->Finish());
   v1::LinkMessage batch;
   batch.mutable_batch()->set_first_pos(1);
@@ -1525,8 +1525,9 @@ TEST(BinaryHelpTest, HelpListsEveryFlagAndExitsZero) {
     const std::optional<int> code = p.WaitExit(30s);
     ASSERT_EQ(code, std::optional<int>(0));
     const std::string out = ReadFileOrEmpty(log);
-    for (const char* flag : {"--key_file", "--insecure_plaintext", "--tls_cert",
-                             "--web_listen", "--parent_address"}) {
+    for (const char* flag :
+         {"--key_file", "--insecure_plaintext", "--tls_cert", "--web_listen",
+          "--parent_address", "--log_format"}) {
       EXPECT_THAT(out, HasSubstr(flag));
     }
     EXPECT_THAT(out, ::testing::Not(HasSubstr("No flags matched")));

@@ -19,12 +19,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cluster/cluster.h"
 #include "dashboard/webdriver.h"
 #include "dashboard/workbench_page.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "ingest/template.h"
 #include "ingest/test_files.h"
 #include "ingest/writer.h"
@@ -203,6 +207,7 @@ TEST_F(WorkbenchStoryTest, FromTheCityDownToAGrassrootsImportAndBackUp) {
   // The district's operator starts its node; its clerk's account arrives
   // from the hub.
   district_ = NewNode(kNodeBinary, "430102");
+  district_->spec().extra_args.push_back("--log_format=json");
   district_->spec().parent_address = hub_->repl_address();
   district_->spec().parent_id = kCity;
   ASSERT_OK(district_->Start());
@@ -303,6 +308,36 @@ TEST_F(WorkbenchStoryTest, FromTheCityDownToAGrassrootsImportAndBackUp) {
             << " s after it was opened" << std::endl;
   EXPECT_THAT(page_->TextOf("progress-rows"), HasSubstr("芙蓉区总工会"));
   ASSERT_NO_FATAL_FAILURE(page_->Screenshot("story-hub-progress.png"));
+
+  // Nothing personal in either node's log (common/log.h): none of the ID
+  // numbers or phones entered (the wrong ones included), in either form.
+  for (NodeProcess* node : {hub_.get(), district_.get()}) {
+    const std::string log = node->Log();
+    ASSERT_FALSE(log.empty());
+    for (const v1::Member& m : members) {
+      ASSERT_EQ(log.find(m.id_number()), std::string::npos)
+          << node->id() << " logged " << m.id_number();
+      ASSERT_EQ(log.find(m.id_number().substr(0, 17)), std::string::npos)
+          << node->id() << " logged " << m.id_number();
+      if (!m.phone().empty()) {
+        ASSERT_EQ(log.find(m.phone()), std::string::npos)
+            << node->id() << " logged " << m.phone();
+      }
+    }
+  }
+  // The district logs JSON, one object per line.
+  int json_lines = 0;
+  for (absl::string_view line : absl::StrSplit(district_->Log(), '\n')) {
+    if (!absl::StartsWith(line, "{")) continue;
+    google::protobuf::Struct entry;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(std::string(line), &entry)
+            .ok())
+        << line;
+    EXPECT_EQ(entry.fields().at("node").string_value(), "430102");
+    ++json_lines;
+  }
+  EXPECT_GT(json_lines, 0) << district_->Log();
 }
 
 }  // namespace

@@ -15,7 +15,9 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "dashboard/webdriver.h"
 #include "testing/status_matchers.h"
@@ -47,13 +49,31 @@ class WorkbenchPage {
   }
   // Clicks the element, first scrolled to the middle of the window (at
   // 1366x768 chromedriver's own scrolling can leave it at the window's edge,
-  // where the click does not land on it).
+  // where the click does not land on it). Bootstrap's reboot makes scrolling
+  // smooth, so the scroll is made instant: a click during the animation
+  // lands on whatever passes under the point.
   void Click(const std::string& css) {
     auto e = browser_->FindElement(css);
     ASSERT_TRUE(e.ok()) << css << ": " << e.status();
     Eval(absl::StrCat("document.querySelector(", Quoted(css),
-                      ").scrollIntoView({block: 'center'}); return '';"));
-    ASSERT_OK(browser_->Click(*e));
+                      ").scrollIntoView({block: 'center', behavior: "
+                      "'instant'}); return '';"));
+    // A layout still settling (a table filling in above) can move the
+    // element between the scroll and the click; a few tries ride that out,
+    // an element that stays covered still fails.
+    absl::Status clicked;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      clicked = browser_->Click(*e);
+      if (clicked.ok() ||
+          !absl::StrContains(clicked.message(), "click intercepted")) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(200));
+      Eval(absl::StrCat("document.querySelector(", Quoted(css),
+                        ").scrollIntoView({block: 'center', behavior: "
+                        "'instant'}); return '';"));
+    }
+    ASSERT_OK(clicked);
   }
   // `s` as a JavaScript string literal (no quotes or backslashes inside).
   static std::string Quoted(const std::string& s) {
