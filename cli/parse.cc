@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "cli/args.h"
 #include "cli/audit_cmd.h"
+#include "cli/backup_cmd.h"
 #include "cli/enums.h"
 #include "cli/export_cmd.h"
 #include "cli/ingest_cmd.h"
@@ -21,8 +22,8 @@
 namespace unionsync::cli {
 namespace {
 
-constexpr char kGroups[][8] = {"org",    "account", "member",
-                               "import", "audit",   "export"};
+constexpr char kGroups[][8] = {"org",   "account", "member", "import",
+                               "audit", "export",  "backup"};
 constexpr int kMaxPageSize = 1000;
 
 FlagSpec Value(std::string name, std::string value_name, std::string help,
@@ -378,6 +379,10 @@ const std::vector<VerbSpec>& Verbs() {
        {"unionctl resync 430102"}},
       AuditVerifyVerbSpec(),
       AuditSearchVerbSpec(),
+      BackupCreateVerbSpec(),
+      BackupListVerbSpec(),
+      BackupVerifyVerbSpec(),
+      BackupRestoreVerbSpec(),
       ExportRequestVerbSpec(),
       ExportApproveVerbSpec(),
       ExportListVerbSpec(),

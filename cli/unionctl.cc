@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/audit_cmd.h"
+#include "cli/backup_cmd.h"
 #include "cli/export_cmd.h"
 #include "cli/format.h"
 #include "cli/ingest_cmd.h"
@@ -79,6 +80,10 @@ class Runner {
             {"resync", &Runner::Resync},
             {"audit verify", &Runner::Audit},
             {"audit search", &Runner::Audit},
+            {"backup create", &Runner::Backup},
+            {"backup list", &Runner::Backup},
+            {"backup verify", &Runner::Backup},
+            {"backup restore", &Runner::Backup},
             {"export request", &Runner::Export},
             {"export approve", &Runner::Export},
             {"export list", &Runner::Export},
@@ -571,6 +576,17 @@ class Runner {
         [this]() -> absl::StatusOr<AuditConnection> {
           RETURN_IF_ERROR(Connect(/*with_session=*/true));
           return AuditConnection{channel_, token_};
+        },
+        &usage_error_, &rpc_error_);
+  }
+
+  // backup create/list/verify/restore: cli/backup_cmd.cc.
+  absl::Status Backup() {
+    return RunBackupVerb(
+        cl_, io_,
+        [this]() -> absl::StatusOr<BackupConnection> {
+          RETURN_IF_ERROR(Connect(/*with_session=*/true));
+          return BackupConnection{channel_, token_};
         },
         &usage_error_, &rpc_error_);
   }

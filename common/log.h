@@ -3,8 +3,8 @@
 // component, as text for people or as one JSON object per line for log
 // collectors (--log_format=json):
 //
-//   2026-12-02T18:42:36.123Z info 430102 replication: uplink to 430100 ended: ...
-//   {"time":"2026-12-02T18:42:36.123Z","level":"info","node":"430102",
+//   2026-12-02T18:42:36.123Z warning 430102 replication: uplink to 430100 ended: ...
+//   {"time":"2026-12-02T18:42:36.123Z","level":"warning","node":"430102",
 //    "component":"replication","msg":"uplink to 430100 ended: ..."}
 //
 // No personal data is ever logged: messages name records by id (member ids,

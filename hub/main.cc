@@ -1,9 +1,9 @@
 // unionsync-hub: the city federation's node: a NodeServer with a mandatory
 // mutual-TLS replication port that receives from the tier-2 nodes, which
 // also reconciles what arrives, evaluates the campaign's warning rules
-// (--campaign) and serves the workbench, with the city's progress, over HTTPS (--web_listen).
-// "Is a hub" and "has a parent" are separate: a province hub later is a hub
-// with --parent_address. Flags only (node/serve_flags.cc).
+// (--campaign) and serves the workbench, with the city's progress, over HTTPS
+// (--web_listen). "Is a hub" and "has a parent" are separate: a province hub
+// later is a hub with --parent_address. Flags only (node/serve_flags.cc).
 #include <iostream>
 
 #include "absl/flags/parse.h"
@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
       "--tls_ca=PEM --tls_cert=PEM --tls_key=PEM [--listen=ADDR] "
       "[--campaign=FILE] [--web_listen=ADDR] "
       "[--bootstrap_name=NAME ...] [--parent_address=HOST:PORT "
-      "--parent_id=ID]");
+      "--parent_id=ID]\n  or: unionsync-hub --flagfile=/etc/unionsync/ID.flags "
+      "[--FLAG=VALUE ...] (one flag per line in the file; flags after it "
+      "override it)");
   unionsync::PrintHelpIfAsked(argc, argv);
   absl::ParseCommandLine(argc, argv);
   auto options = unionsync::ServeOptionsFromFlags("unionsync-hub",

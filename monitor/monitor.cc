@@ -479,6 +479,14 @@ std::string Monitor::MetricsText() {
   metric("unionsync_log_end_position", "gauge", "Next change-log position.");
   absl::StrAppend(&out, "unionsync_log_end_position ", store_->next_log_pos(),
                   "\n");
+  metric("unionsync_audit_chain_entries", "gauge",
+         "Entries in the node's hash-chained audit log.");
+  absl::StrAppend(&out, "unionsync_audit_chain_entries ",
+                  store_->audit_head().seq, "\n");
+  metric("unionsync_store_table_bytes", "gauge",
+         "Bytes of the store's table files on disk.");
+  absl::StrAppend(&out, "unionsync_store_table_bytes ", store_->TableBytes(),
+                  "\n");
   // Conflicts and warnings (a scan of the reconciliation records; they are
   // few compared to members).
   absl::btree_map<std::pair<std::string, std::string>, int64_t> conflicts;

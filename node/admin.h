@@ -39,6 +39,8 @@
 
 namespace unionsync {
 
+class NodeBackups;
+
 // What the Admin layer asks of the node's replication (implemented by
 // NodeServer).
 class ReplicationControl {
@@ -141,6 +143,17 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::VerifyAuditRequest& req);
   absl::StatusOr<v1::SearchAuditResponse> SearchAudit(
       const CallContext& ctx, const v1::SearchAuditRequest& req);
+  // The node's backups (node/admin_backup.cc), for operators. FAILED_
+  // PRECONDITION when the node has no backup directory.
+  absl::StatusOr<v1::CreateBackupResponse> CreateBackup(
+      const CallContext& ctx, const v1::CreateBackupRequest& req);
+  absl::StatusOr<v1::ListBackupsResponse> ListBackups(
+      const CallContext& ctx, const v1::ListBackupsRequest& req);
+  absl::StatusOr<v1::VerifyBackupResponse> VerifyBackup(
+      const CallContext& ctx, const v1::VerifyBackupRequest& req);
+  // Not owned; may be null (no backup directory).
+  void SetBackups(NodeBackups* backups) { backups_ = backups; }
+
   // Not owned; may be null (no replication configured).
   void SetReplicationControl(ReplicationControl* control) {
     replication_ = control;
@@ -219,6 +232,7 @@ class Admin final : public Authenticator {
   // Verified against when the account is unknown (equal timing).
   std::string dummy_hash_;
   ReplicationControl* replication_ = nullptr;  // Not owned; may be null.
+  NodeBackups* backups_ = nullptr;             // Not owned; may be null.
   // Failed logins per source: the first few a minute are audited one by one,
   // the rest summarised.
   AuditThrottle login_audit_;

@@ -85,6 +85,9 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   US_ADMIN_RPC(ForceResync)
   US_ADMIN_RPC(VerifyAudit)
   US_ADMIN_RPC(SearchAudit)
+  US_ADMIN_RPC(CreateBackup)
+  US_ADMIN_RPC(ListBackups)
+  US_ADMIN_RPC(VerifyBackup)
 #undef US_ADMIN_RPC
 
  private:

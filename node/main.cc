@@ -11,12 +11,13 @@ int main(int argc, char** argv) {
       "unionsync-node --node_id=ID --data_dir=DIR [--listen=ADDR] "
       "[--bootstrap_name=NAME ...] [--repl_listen=ADDR] "
       "[--parent_address=HOST:PORT --parent_id=ID] "
-      "[--tls_ca=PEM --tls_cert=PEM --tls_key=PEM]");
+      "[--tls_ca=PEM --tls_cert=PEM --tls_key=PEM]\n  or: unionsync-node "
+      "--flagfile=/etc/unionsync/ID.flags [--FLAG=VALUE ...] (one flag per "
+      "line in the file; flags after it override it)");
   unionsync::PrintHelpIfAsked(argc, argv);
   absl::ParseCommandLine(argc, argv);
-  auto options =
-      unionsync::ServeOptionsFromFlags("unionsync-node",
-                                       /*hub=*/false);
+  auto options = unionsync::ServeOptionsFromFlags("unionsync-node",
+                                                  /*hub=*/false);
   if (!options.ok()) {
     std::cerr << "error: " << options.status().message() << "\n";
     return 2;

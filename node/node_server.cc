@@ -113,9 +113,12 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
 class NodeDashboardBackend final : public DashboardBackend {
  public:
   NodeDashboardBackend(Admin* admin, Monitor* monitor, Exporter* exporter,
-                       Importer* importer, std::string node_id)
+                       Importer* importer, NodeBackups* backups,
+                       RpcMetrics* rpc_metrics, std::string node_id)
       : admin_(admin),
         monitor_(monitor),
+        backups_(backups),
+        rpc_metrics_(rpc_metrics),
         node_id_(std::move(node_id)),
         web_api_(admin, monitor, exporter, importer) {}
 
@@ -162,7 +165,12 @@ class NodeDashboardBackend final : public DashboardBackend {
     }
     return Check(token, peer);
   }
-  std::string MetricsText() override { return monitor_->MetricsText(); }
+  std::string MetricsText() override {
+    std::string text = monitor_->MetricsText();
+    if (backups_ != nullptr) text += backups_->MetricsText();
+    text += rpc_metrics_->MetricsText();
+    return text;
+  }
   absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
                                        const std::string& method,
                                        const std::string& json) override {
@@ -188,6 +196,8 @@ class NodeDashboardBackend final : public DashboardBackend {
 
   Admin* admin_;
   Monitor* monitor_;
+  NodeBackups* backups_;  // May be null.
+  RpcMetrics* rpc_metrics_;
   std::string node_id_;
   WebApi web_api_;
   absl::Mutex mu_;
@@ -228,6 +238,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   }
   RETURN_IF_ERROR(CheckPasswordDictionary());
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
+  node->rpc_metrics_ = std::make_unique<RpcMetrics>();
   if (!options.parent_address.empty()) {
     UplinkOptions uplink;
     uplink.parent_address = options.parent_address;
@@ -249,6 +260,11 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   node->admin_ =
       std::make_unique<Admin>(node->store_.get(), clock, options.admin);
   node->admin_service_ = NewAdminService(node->admin_.get());
+  if (options.backup.has_value()) {
+    ASSIGN_OR_RETURN(node->backups_,
+                     NodeBackups::Start(node->store_.get(), *options.backup));
+    node->admin_->SetBackups(node->backups_.get());
+  }
 
   v1::CampaignConfig campaign =
       options.campaign.name().empty() ? DefaultCampaign() : options.campaign;
@@ -295,6 +311,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
+    interceptors.push_back(node->rpc_metrics_->NewInterceptorFactory());
     interceptors.push_back(NewDecodeErrorInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
@@ -309,12 +326,13 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         absl::StrCat("cannot listen on ", options.listen));
   }
   {
-    Admin* admin = node->admin_.get();
-    absl::Notification* stop = &node->stop_housekeeping_;
-    node->housekeeping_ = std::thread([admin, stop] {
-      while (!stop->WaitForNotificationWithTimeout(absl::Seconds(5))) {
-        (void)admin->FlushSuppressedAudit();
-      }
+    NodeServer* self = node.get();
+    node->housekeeping_ = std::thread([self] {
+      do {
+        (void)self->admin_->FlushSuppressedAudit();
+        self->UpdateHealth();
+      } while (!self->stop_housekeeping_.WaitForNotificationWithTimeout(
+          absl::Seconds(5)));
     });
   }
   if (node->reconciler_ != nullptr) node->reconciler_->Start();
@@ -322,7 +340,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (!options.dashboard_listen.empty()) {
     node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
         node->admin_.get(), node->monitor_.get(), node->exporter_.get(),
-        node->importer_.get(), options.node_id);
+        node->importer_.get(), node->backups_.get(), node->rpc_metrics_.get(),
+        options.node_id);
     DashboardOptions dashboard;
     dashboard.listen = options.dashboard_listen;
     if (!options.insecure_plaintext) {
@@ -349,6 +368,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         std::make_unique<ReplicationService>(node->worker_->events());
     grpc::ServerBuilder repl;
     repl.AddListeningPort(options.repl_listen, repl_creds, &node->repl_port_);
+    repl.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // As above.
+    {
+      std::vector<std::unique_ptr<
+          grpc::experimental::ServerInterceptorFactoryInterface>>
+          interceptors;
+      interceptors.push_back(node->rpc_metrics_->NewInterceptorFactory());
+      repl.experimental().SetInterceptorCreators(std::move(interceptors));
+    }
     // Children ping every 10 s, also between batches: accept that instead of
     // answering with GOAWAY "too_many_pings".
     repl.AddChannelArgument(
@@ -451,10 +478,26 @@ void NodeServer::Wait() {
   if (server_ != nullptr) server_->Wait();
 }
 
+void NodeServer::UpdateHealth() {
+  grpc::HealthCheckServiceInterface* health =
+      server_ != nullptr ? server_->GetHealthCheckService() : nullptr;
+  if (health == nullptr || uplink_ == nullptr) return;
+  bool up = false;
+  for (const repl::LinkStats& link : LinkStatus()) {
+    up |= link.side == repl::Side::kChild &&
+          link.state == repl::LinkState::kStreaming;
+  }
+  health->SetServingStatus(kParentHealthService, up);
+}
+
 void NodeServer::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  // Health checks answer NOT_SERVING from now on (load balancers drain).
+  if (server_ != nullptr && server_->GetHealthCheckService() != nullptr) {
+    server_->GetHealthCheckService()->Shutdown();
+  }
   // Replication first: the worker finishes every stream (new ones finish
   // themselves), so the replication server has nothing left to wait for.
   if (dashboard_ != nullptr) dashboard_->Stop();
@@ -462,6 +505,8 @@ void NodeServer::Shutdown() {
   // Then the hub's threads, which commit to the store.
   if (evaluator_ != nullptr) evaluator_->Stop();
   if (reconciler_ != nullptr) reconciler_->Stop();
+  // A backup in progress is cut off (an RPC waiting for it returns).
+  if (backups_ != nullptr) backups_->Stop();
   const auto deadline =
       std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (repl_server_ != nullptr) repl_server_->Shutdown(deadline);

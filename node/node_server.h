@@ -25,6 +25,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "node/admin.h"
+#include "node/backups.h"
+#include "node/rpc_metrics.h"
 #include "repl/link_core.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -85,7 +87,15 @@ struct NodeOptions {
   bool track_progress = true;
   // Keys for personal data at rest (vault/vault.h, --key_file); required.
   std::shared_ptr<const Vault> vault;
+  // Backups of the store (node/backups.h, --backup_dir); none when unset.
+  std::optional<NodeBackupOptions> backup;
 };
+
+// The gRPC health service (grpc.health.v1) of the Admin API's port answers
+// for the node ("": SERVING once it serves, NOT_SERVING from shutdown on)
+// and, on a node with a parent, for kParentHealthService: SERVING while the
+// link to the parent streams (updated every 5 s).
+inline constexpr char kParentHealthService[] = "unionsync.parent";
 
 // Thread-safety: the accessors and replication queries are thread-safe.
 class NodeServer final : public ReplicationControl {
@@ -134,6 +144,8 @@ class NodeServer final : public ReplicationControl {
 
  private:
   NodeServer();
+  // Sets kParentHealthService from the uplink's state.
+  void UpdateHealth();
   int port_ = 0;
   int repl_port_ = 0;
   const Clock* clock_ = nullptr;
@@ -142,8 +154,11 @@ class NodeServer final : public ReplicationControl {
   // Declaration order is destruction order reversed: servers go before the
   // services and the worker they call, the store last.
   std::atomic<bool> replication_started_{false};
+  // Latency by method of every call both servers serve (for /metrics).
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Admin> admin_;
+  std::unique_ptr<NodeBackups> backups_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<WarningEvaluator> evaluator_;
   std::unique_ptr<Monitor> monitor_;

@@ -71,6 +71,12 @@ constexpr ActionPolicy kPolicies[] = {
      kOperator | kDataAdmin | kReviewer, false,
      "operators: the node's whole log; others: entries of organisations in "
      "their subtree"},
+    {"CreateBackup", "AdminService/CreateBackup", kOperator | kDataAdmin, false,
+     "the node's own organisation"},
+    {"ListBackups", "AdminService/ListBackups", kOperator | kDataAdmin, false,
+     "the node's own organisation"},
+    {"VerifyBackup", "AdminService/VerifyBackup", kOperator | kDataAdmin, false,
+     "the node's own organisation"},
     // ExportService.
     {"RequestExport", "ExportService/RequestExport", kDataAdmin, false,
      "the caller's own union, at its node"},

@@ -10,6 +10,7 @@
 #include "absl/flags/internal/usage.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "monitor/campaign.h"
 #include "vault/vault.h"
 
@@ -78,6 +79,19 @@ ABSL_FLAG(std::string, log_format, "text",
           "line, for log collectors).");
 ABSL_FLAG(std::string, log_level, "info",
           "Lowest level logged: debug, info, warning or error.");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Directory of the store's backups (docs/OPERATIONS.md, \"Backups\"): "
+          "on another disk than --data_dir, one per node; empty: no backups.");
+ABSL_FLAG(absl::Duration, backup_interval, absl::Hours(24),
+          "With --backup_dir: take a backup this long after the newest one "
+          "(e.g. 24h, 6h; at least 1m); 0: only when asked (unionctl backup "
+          "create).");
+ABSL_FLAG(int, backup_keep, 7,
+          "With --backup_dir: backups kept; older ones are deleted after each "
+          "new one.");
+ABSL_FLAG(int, backup_rate_limit_kib, 0,
+          "With --backup_dir: KiB per second written while backing up, so a "
+          "backup does not crowd out the node's own writes (0: no limit).");
 ABSL_FLAG(std::string, dashboard_listen, "",
           "Former name of --web_listen (still accepted).");
 ABSL_FLAG(std::string, dashboard_port_file, "",
@@ -177,6 +191,41 @@ absl::StatusOr<ServeOptions> ServeOptionsFromFlags(const std::string& program,
                        "; give one of them"));
     }
     *value = old_value;
+  }
+  if (const std::string dir = absl::GetFlag(FLAGS_backup_dir); !dir.empty()) {
+    NodeBackupOptions backup;
+    backup.archive.dir = dir;
+    const int kib = absl::GetFlag(FLAGS_backup_rate_limit_kib);
+    if (kib < 0) {
+      return absl::InvalidArgumentError(
+          "--backup_rate_limit_kib: KiB per second, 0 for no limit");
+    }
+    backup.archive.rate_limit_bytes = static_cast<uint64_t>(kib) * 1024;
+    backup.interval = absl::GetFlag(FLAGS_backup_interval);
+    backup.keep = absl::GetFlag(FLAGS_backup_keep);
+    std::error_code backup_ec, data_ec;
+    const auto b = std::filesystem::weakly_canonical(dir, backup_ec);
+    const auto d = std::filesystem::weakly_canonical(options.data_dir, data_ec);
+    const auto inside = [](const std::filesystem::path& a,
+                           const std::filesystem::path& b) {
+      const auto rel = a.lexically_relative(b);
+      return !rel.empty() && *rel.begin() != "..";
+    };
+    if (!backup_ec && !data_ec && (inside(b, d) || inside(d, b))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backup_dir '", dir, "' and --data_dir '", options.data_dir,
+          "' must not contain one another: a backup is for when the data "
+          "directory is lost"));
+    }
+    std::error_code key_ec;
+    const auto k = std::filesystem::weakly_canonical(key_file, key_ec);
+    if (!backup_ec && !key_ec && inside(k, b)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--key_file '", key_file, "' lies inside --backup_dir '", dir,
+          "': the keys must not travel with the backups they protect "
+          "(docs/KEYS.md)"));
+    }
+    options.backup = std::move(backup);
   }
   if (const std::string path = absl::GetFlag(FLAGS_campaign); !path.empty()) {
     auto campaign = LoadCampaign(path);

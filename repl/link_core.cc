@@ -65,6 +65,7 @@ void LinkCore::Connect(int64_t now_ms) {
   v1::LinkMessage m;
   v1::Hello* hello = m.mutable_hello();
   hello->set_protocol_version(kProtocolVersion);
+  hello->set_min_protocol_version(kMinProtocolVersion);
   hello->set_node_id(self_);
   hello->set_incarnation(view_->incarnation());
   hello->set_log_end(view_->log_end());
@@ -113,16 +114,32 @@ void LinkCore::Step(v1::LinkMessage message, int64_t now_ms) {
   }
 }
 
+absl::StatusOr<uint32_t> NegotiateProtocol(uint32_t peer_max,
+                                           uint32_t peer_min) {
+  if (peer_min == 0 || peer_min > peer_max) peer_min = peer_max;
+  const uint32_t version = std::min(kProtocolVersion, peer_max);
+  if (peer_max == 0 || version < std::max(kMinProtocolVersion, peer_min)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replication protocol: the peer speaks versions ", peer_min, " to ",
+        peer_max, ", this node ", kMinProtocolVersion, " to ", kProtocolVersion,
+        ": upgrade the older node"));
+  }
+  return version;
+}
+
 void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
   if (stats_.state != LinkState::kHandshaking) {
     return Fail(absl::InvalidArgumentError(
         "replication protocol: Hello in the middle of a session"));
   }
-  if (hello.protocol_version() != kProtocolVersion) {
-    return Fail(absl::FailedPreconditionError(absl::StrCat(
-        "replication protocol version ", hello.protocol_version(),
-        " is not supported (this node speaks ", kProtocolVersion, ")")));
-  }
+  // The parent answers with the session's version; the child checks that it
+  // speaks it.
+  absl::StatusOr<uint32_t> version =
+      side_ == Side::kParent ? NegotiateProtocol(hello.protocol_version(),
+                                                 hello.min_protocol_version())
+                             : NegotiateProtocol(hello.protocol_version(), 0);
+  if (!version.ok()) return Fail(version.status());
+  session_version_ = *version;
   if (hello.incarnation().empty() ||
       hello.incarnation().size() > kMaxIncarnationBytes) {
     return Fail(absl::InvalidArgumentError(
@@ -141,7 +158,7 @@ void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
     if (!applied.ok()) return Fail(applied.status());
     if (*applied > hello.own_last_seq()) {
       v1::LinkMessage m;
-      m.mutable_hello()->set_protocol_version(kProtocolVersion);
+      m.mutable_hello()->set_protocol_version(session_version_);
       m.mutable_hello()->set_node_id(self_);
       m.mutable_hello()->set_incarnation(my_incarnation);
       m.mutable_hello()->set_stale(true);
@@ -172,7 +189,8 @@ void LinkCore::OnHello(const v1::Hello& hello, int64_t now_ms) {
     }
     v1::LinkMessage m;
     v1::Hello* reply = m.mutable_hello();
-    reply->set_protocol_version(kProtocolVersion);
+    reply->set_protocol_version(session_version_);
+    reply->set_min_protocol_version(kMinProtocolVersion);
     reply->set_node_id(self_);
     reply->set_incarnation(my_incarnation);
     reply->set_log_end(log_end);

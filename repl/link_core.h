@@ -34,7 +34,16 @@
 
 namespace unionsync::repl {
 
+// The replication protocol versions this build speaks. A session speaks the
+// highest both ends speak (negotiated in the Hello exchange).
 inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 1;
+
+// The version a session speaks when this side speaks [kMinProtocolVersion,
+// kProtocolVersion] and the peer [peer_min, peer_max] (peer_min 0: peer_max
+// only); FAILED_PRECONDITION naming both ranges when they do not overlap.
+absl::StatusOr<uint32_t> NegotiateProtocol(uint32_t peer_max,
+                                           uint32_t peer_min);
 
 struct LinkConfig {
   size_t max_batch_changes = 2000;
@@ -237,6 +246,7 @@ class LinkCore {
 
   // Audit chain heads (the child reports, the parent checks and records).
   bool audit_supported_ = false;    // Child: the parent's Hello asked for them.
+  uint32_t session_version_ = kProtocolVersion;  // Negotiated at the Hello.
   bool audit_outstanding_ = false;  // Child: a report awaits its ack.
   bool audit_force_ = false;        // Child: report even an unmoved head.
   uint64_t audit_acked_seq_ = 0;    // Child: what the parent holds.

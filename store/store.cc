@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/change_rules.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
@@ -28,8 +29,11 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
+#include "store/backup.h"
 #include "store/keys.h"
+#include "store/rocks_status.h"
 #include "vault/records.h"
 #include "vault/vault.h"
 
@@ -47,20 +51,6 @@ rocksdb::Slice Sl(absl::string_view s) {
 }
 absl::string_view Sv(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(context, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain())
-    return absl::UnavailableError(msg);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(msg, " (is another process using this store?)"));
-  }
-  return absl::InternalError(msg);
 }
 
 std::string Serialize(const google::protobuf::MessageLite& m) {
@@ -423,13 +413,48 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       options.clock != nullptr ? options.clock : SystemClock::Default();
   store->hlc_ = std::make_unique<HybridClock>(store->clock_);
   store->vault_ = options.vault;
+  store->path_ = options.path;
   RETURN_IF_ERROR(store->LoadMeta(options, !exists));
   RETURN_IF_ERROR(store->IndexOldAudit());
   if (store->needs_reseal_ || options.reseal) {
     ASSIGN_OR_RETURN(store->open_reseal_, store->Reseal());
   }
   RETURN_IF_ERROR(store->CheckDataKeys(options.path));
+  // Restored from a backup (store/backup.h): a new incarnation, so that no
+  // peer resumes from a position in the log as it was before.
+  const std::string marker = options.path + "/" + kRestoredMarker;
+  if (env->FileExists(marker).ok()) {
+    const std::string before = store->incarnation();
+    RETURN_IF_ERROR(store->StartNewIncarnation());
+    RETURN_IF_ERROR(
+        FromRocks(env->DeleteFile(marker), absl::StrCat("removing ", marker)));
+    LogInfo("store", absl::StrCat("restored from a backup: incarnation ",
+                                  before, " ends, ", store->incarnation(),
+                                  " begins; peers resend from the start"));
+  }
   return store;
+}
+
+uint64_t Store::TableBytes() const {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : cf_->all) {
+    uint64_t bytes = 0;
+    if (db_->GetIntProperty(cf, "rocksdb.live-sst-files-size", &bytes)) {
+      total += bytes;
+    }
+  }
+  return total;
+}
+
+absl::StatusOr<uint32_t> Store::CreateBackup(rocksdb::BackupEngine* engine,
+                                             const std::string& app_metadata) {
+  rocksdb::CreateBackupOptions options;
+  options.flush_before_backup = true;
+  rocksdb::BackupID id = 0;
+  RETURN_IF_ERROR(FromRocks(engine->CreateNewBackupWithMetadata(
+                                options, db_.get(), app_metadata, &id),
+                            absl::StrCat("backing up store ", path_)));
+  return id;
 }
 
 absl::Status Store::LoadMeta(const StoreOptions& options, bool created) {
@@ -2675,7 +2700,8 @@ class ScopeCheck {
       return absl::StrCat(name, " set by '", author, "' must come from node '",
                           author_org->host_node(), "', not '", c.origin(), "'");
     }
-    ASSIGN_OR_RETURN(std::optional<v1::Account> held, ctx.Account(a.username()));
+    ASSIGN_OR_RETURN(std::optional<v1::Account> held,
+                     ctx.Account(a.username()));
     if (author == a.org_id()) {
       const bool parent_made =
           a.role() == v1::DATA_ADMIN || a.role() == v1::UNIT_LEADER;
@@ -2689,13 +2715,16 @@ class ScopeCheck {
           return absl::StrCat(name, ": the role of an account never changes");
         }
         if (a.credential_epoch() / kBlock > held->credential_epoch() / kBlock) {
-          return absl::StrCat(name, ": the holder's own change may not raise "
+          return absl::StrCat(name,
+                              ": the holder's own change may not raise "
                               "the epoch block of the upper tier's decisions");
         }
         if (held->state() == v1::CREDENTIAL_DISABLED &&
-            a.credential_epoch() / kBlock == held->credential_epoch() / kBlock &&
+            a.credential_epoch() / kBlock ==
+                held->credential_epoch() / kBlock &&
             a.state() != v1::CREDENTIAL_DISABLED) {
-          return absl::StrCat(name, ": a disabled account cannot be "
+          return absl::StrCat(name,
+                              ": a disabled account cannot be "
                               "re-enabled by its own organisation");
         }
       }

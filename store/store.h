@@ -32,6 +32,7 @@
 #include "unionsync/v1/model.pb.h"
 
 namespace rocksdb {
+class BackupEngine;
 class DB;
 class ColumnFamilyHandle;
 class Env;
@@ -224,11 +225,18 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& node_id() const { return node_id_; }
+  const std::string& path() const { return path_; }
   const Vault& vault() const { return *vault_; }
   // Random id chosen when the store was created. A recreated or restored store
   // gets a new one, so replication never resumes from a checkpoint that
   // belonged to an earlier store.
   std::string incarnation() const;
+
+  // Takes an online, consistent backup of the store into `engine` with
+  // `app_metadata` (store/backup.h: BackupArchive does this); memtables are
+  // flushed first. Returns the backup's id.
+  absl::StatusOr<uint32_t> CreateBackup(rocksdb::BackupEngine* engine,
+                                        const std::string& app_metadata);
 
   // Commits `writes` atomically and durably. `author` is the username recorded
   // on each change. Validation of the records themselves is the caller's job;
@@ -386,6 +394,9 @@ class Store {
   // Position the next change-log entry will get; sequence the next local change
   // will get.
   uint64_t next_log_pos() const;
+  // Bytes of the store's table files on disk (all column families; the
+  // write-ahead log and memtables not counted). For /metrics.
+  uint64_t TableBytes() const;
   uint64_t next_origin_seq() const;
   uint64_t own_last_seq() const { return next_origin_seq() - 1; }
   AuditHead audit_head() const;
@@ -455,6 +466,7 @@ class Store {
                            const PreparedRecord* prepared = nullptr);
 
   std::string node_id_;
+  std::string path_;
   std::string incarnation_ ABSL_GUARDED_BY(commit_mu_);
   bool sync_ = true;
   const Clock* clock_ = nullptr;

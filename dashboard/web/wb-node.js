@@ -1,5 +1,6 @@
 // 节点: for the node's operators: the links to the parent and the children,
-// their lag, last acknowledgement and digest state, and a resync of a child.
+// their lag, last acknowledgement and digest state, and a resync of a child;
+// the node's backups (list, take one now, verify one).
 'use strict';
 
 (function () {
@@ -12,6 +13,57 @@
     if (s < 3600) return Math.round(s / 60) + ' 分钟';
     if (s < 172800) return Math.round(s / 3600) + ' 小时';
     return Math.round(s / 86400) + ' 天';
+  }
+
+  function size(bytes) {
+    const n = Number(bytes) || 0;
+    if (n < 1048576) return (n / 1024).toFixed(1) + ' KB';
+    if (n < 1073741824) return (n / 1048576).toFixed(1) + ' MB';
+    return (n / 1073741824).toFixed(2) + ' GB';
+  }
+
+  async function loadBackups() {
+    const rows = WB.clear('backup-rows');
+    let r;
+    try {
+      r = await api('AdminService.ListBackups');
+    } catch (e) {
+      const none = e.code === 'FAILED_PRECONDITION';
+      show('backup-none', none); show('backup-box', false); text('backup-summary', '');
+      if (!none) showAlert(e.text);
+      return;
+    }
+    show('backup-none', false); show('backup-box', true);
+    let summary = '备份目录 ' + r.backupDir + '，共 ' + (r.backups || []).length + ' 份。';
+    if (Number(r.runningSinceMs)) summary += '正在备份（' + r.runningTrigger + ' 于 ' + WB.date(r.runningSinceMs) + ' 开始）。';
+    if (Number(r.nextScheduledMs)) summary += '下次自动备份：' + WB.date(r.nextScheduledMs) + '。';
+    if (r.lastError) summary += '上次备份失败（' + WB.date(r.lastErrorMs) + '）：' + r.lastError;
+    text('backup-summary', summary);
+    $('backup-summary').className = r.lastError ? 'text-danger' : '';
+    for (const b of (r.backups || []).slice().reverse()) {
+      const tr = el('tr');
+      cell(tr, b.backupId); cell(tr, WB.date(b.createdMs)); cell(tr, size(b.sizeBytes));
+      cell(tr, b.files); cell(tr, b.trigger === 'schedule' ? '自动' : b.trigger);
+      cell(tr, '').appendChild(button('校验', 'btn-outline-secondary', async () => {
+        try {
+          await api('AdminService.VerifyBackup', { backupId: b.backupId });
+          showAlert('备份 ' + b.backupId + ' 完好：每个文件都与校验和一致。', true);
+        } catch (e) { showAlert('备份 ' + b.backupId + ' 校验未通过：' + e.text); }
+      }));
+      rows.appendChild(tr);
+    }
+  }
+
+  async function backupNow() {
+    const b = $('backup-now');
+    b.disabled = true;
+    showAlert('正在备份，请稍候……', true);
+    try {
+      const r = await api('AdminService.CreateBackup');
+      showAlert('已完成备份 ' + r.backup.backupId + '（' + size(r.backup.sizeBytes) + '）。', true);
+    } catch (e) { showAlert(e.text); }
+    b.disabled = false;
+    await loadBackups();
   }
 
   async function load() {
@@ -49,7 +101,10 @@
         fresh.appendChild(tr);
       }
     } catch (e) { showAlert(e.text); }
+    await loadBackups();
   }
+
+  $('backup-now').addEventListener('click', backupNow);
 
   WB.view('node', { title: '节点', roles: ['OPERATOR', 'DATA_ADMIN'], nodeOnly: true, load });
 })();

@@ -1,7 +1,6 @@
 // Tests of unionctl: argument parsing for every verb, help texts, bad input,
 // the session file, output formatting, and whole runs against an in-process
 // fake AdminService.
-#include "common/mask.h"
 #include "cli/unionctl.h"
 
 #include <gmock/gmock.h>
@@ -29,6 +28,7 @@
 #include "cli/format.h"
 #include "cli/parse.h"
 #include "cli/session.h"
+#include "common/mask.h"
 #include "testing/status_matchers.h"
 #include "unionsync/v1/admin.grpc.pb.h"
 #include "unionsync/v1/admin.pb.h"
@@ -185,7 +185,8 @@ TEST(HelpTest, EveryVerbHasUsageArgumentsAndExample) {
             22u + 3u /* template, import members, import orgs */ +
                 2u /* audit verify, audit search */ +
                 5u /* progress, warnings, conflicts, resolve, freshness */ +
-                5u /* export request, approve, list, download, trace */);
+                5u /* export request, approve, list, download, trace */ +
+                4u /* backup create, list, verify, restore */);
   for (const std::string& verb : verbs) {
     std::string help = HelpText(verb);
     EXPECT_THAT(help, StartsWith(absl::StrCat(
@@ -511,8 +512,9 @@ TEST(ParseTest, AccountCreate) {
   EXPECT_EQ(req.display_name(), "");
   EXPECT_THAT(
       ParseAccountCreate({"--org", "o", "--user", "u", "--role", "root"}, &req),
-      StatusIs(kInvalid,
-               HasSubstr("bad role \"root\": expected one of admin, reviewer")));
+      StatusIs(
+          kInvalid,
+          HasSubstr("bad role \"root\": expected one of admin, reviewer")));
   EXPECT_THAT(ParseAccountCreate({"--org", "o", "--role", "admin"}, &req),
               StatusIs(kInvalid, HasSubstr("missing required flag --user")));
 }

@@ -48,6 +48,9 @@ class WorkbenchBrowserTest : public ::testing::Test {
     dir_ = testing::MakeTempDir("unionsync-workbench-test");
     NodeOptions o = testing::CityNodeOptions(dir_);
     o.dashboard_listen = "127.0.0.1:0";
+    o.backup = NodeBackupOptions{};
+    o.backup->archive.dir = dir_ + "/backups";
+    o.backup->interval = absl::ZeroDuration();
     Configure(&o);
     ASSERT_NO_FATAL_FAILURE(testing::StartNode(o, &node_));
     base_url_ = absl::StrCat("http://127.0.0.1:", node_->dashboard_port());
@@ -433,6 +436,15 @@ TEST_F(WorkbenchBrowserTest, EachRoleSeesItsOwnMenuAndADisabledPageLogsOut) {
   EXPECT_EQ(Menu(), "本单位,进度与预警,审计,节点");
   ASSERT_NO_FATAL_FAILURE(Go("node"));
   ASSERT_NO_FATAL_FAILURE(WaitText("node-summary", "430100"));
+  // The node's backups: none yet, one taken now, then verified.
+  ASSERT_NO_FATAL_FAILURE(WaitText("backup-summary", "共 0 份"));
+  ASSERT_NO_FATAL_FAILURE(Click("#backup-now"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("backup-summary", "共 1 份"));
+  EXPECT_THAT(TextOf("alert"), HasSubstr("已完成备份 1"));
+  EXPECT_THAT(TextOf("backup-rows"), HasSubstr("cityops"));
+  ASSERT_NO_FATAL_FAILURE(Click("#backup-rows button"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("alert", "备份 1 完好"));
+  ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-node-backups.png"));
   ASSERT_NO_FATAL_FAILURE(LogOut());
   ASSERT_NO_FATAL_FAILURE(LogIn("cityreview", testing::kStrong));
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/password.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "node/node_server.h"
 #include "node/uplink.h"
@@ -75,6 +77,38 @@ std::string Describe(const std::vector<repl::LinkStats>& links) {
         " digest=", static_cast<int>(s.digest), "] ");
   }
   return out;
+}
+
+// grpc.health.v1.Health/Check of `service` at a node's Admin API port:
+// "SERVING", "NOT_SERVING", or the call's error code.
+std::string HealthOf(int port, const std::string& service) {
+  grpc::GenericStub generic(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  // HealthCheckRequest{service = 1}, by hand: the Health service's generated
+  // client is not in Debian's libgrpc++.
+  std::string bytes = "\x0a";
+  bytes.push_back(static_cast<char>(service.size()));
+  bytes += service;
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                    &request, &response,
+                    [&](grpc::Status st) { done.set_value(st); });
+  const grpc::Status st = done.get_future().get();
+  if (!st.ok()) return absl::StrCat("code ", st.error_code());
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "undecodable";
+  std::string out;
+  for (const grpc::Slice& sl : slices) {
+    out.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  }
+  // HealthCheckResponse{status = 1}: 1 SERVING, 2 NOT_SERVING.
+  if (out == std::string("\x08\x01", 2)) return "SERVING";
+  if (out == std::string("\x08\x02", 2)) return "NOT_SERVING";
+  return "status bytes " + out;
 }
 
 // The Admin API of one node, through the generated stub.
@@ -508,8 +542,20 @@ TEST_F(ReplicationLinkTest, RestartedHubCatchesUp) {
   ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(3));
   ExpectHubMatchesD1();
 
+  // gRPC health: d1 serves, and its link to the parent streams.
+  EXPECT_EQ(HealthOf(d1_->port(), ""), "SERVING");
+  EXPECT_TRUE(WaitFor([&] {
+    return HealthOf(d1_->port(), kParentHealthService) == "SERVING";
+  })) << HealthOf(d1_->port(), kParentHealthService);
+  // The hub has no parent: the service is unknown there (NOT_FOUND).
+  EXPECT_EQ(HealthOf(hub_->port(), kParentHealthService), "code 5");
+
   // The hub goes away; d1 keeps serving its users.
   hub_.reset();
+  EXPECT_TRUE(WaitFor([&] {
+    return HealthOf(d1_->port(), kParentHealthService) == "NOT_SERVING";
+  })) << HealthOf(d1_->port(), kParentHealthService);
+  EXPECT_EQ(HealthOf(d1_->port(), ""), "SERVING");
   ASSERT_NO_FATAL_FAILURE(AddMembers(4));
   v1::UpdateMemberRequest update;
   auto first = d1_->store().GetMember(member_ids_[0]);

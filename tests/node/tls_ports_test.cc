@@ -5,9 +5,11 @@
 // loopback.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdio.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -111,8 +113,32 @@ TEST_F(TlsPortsTest, ATakenPortIsAStartupErrorNotASharedPort) {
   EXPECT_FALSE(NodeServer::Start(second).ok());
 }
 
+TEST_F(TlsPortsTest, ATakenReplicationPortOrStoreIsAStartupError) {
+  NodeOptions first = TlsOptions();
+  first.repl_listen = "127.0.0.1:0";
+  first.dashboard_listen = "";
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(first, &node_));
+  ASSERT_NE(node_->repl_port(), 0);
+  NodeOptions second = first;
+  second.data_dir = dir_ + "/db2";
+  second.listen = "127.0.0.1:0";
+  second.repl_listen = absl::StrCat("127.0.0.1:", node_->repl_port());
+  EXPECT_FALSE(NodeServer::Start(second).ok());
+  // The same store: RocksDB's lock, and a message saying what it means.
+  NodeOptions third = first;
+  third.listen = "127.0.0.1:0";
+  third.repl_listen = "127.0.0.1:0";
+  EXPECT_THAT(NodeServer::Start(third),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("is another process using this store?")));
+}
+
 TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
-  ASSERT_NO_FATAL_FAILURE(testing::StartNode(TlsOptions(), &node_));
+  NodeOptions o = TlsOptions();
+  o.backup = NodeBackupOptions{};
+  o.backup->archive.dir = dir_ + "/backups";
+  o.backup->interval = absl::ZeroDuration();
+  ASSERT_NO_FATAL_FAILURE(testing::StartNode(o, &node_));
   auto pw = testing::BootstrapCity(*node_);
   ASSERT_OK(pw.status());
   const std::string admin_token = testing::Activate(*node_, "admin", *pw);
@@ -149,6 +175,27 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
   EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
   EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
 
+  ASSERT_OK(
+      node_->admin()
+          .CreateBackup(CallContext{admin_token, ""}, v1::CreateBackupRequest())
+          .status());
+  // A call over gRPC, and one refused: both timed by method and code.
+  {
+    ASSERT_OK_AND_ASSIGN(auto creds,
+                         MakeClientTlsCredentials(tls_.ca_pem_path));
+    auto stub = v1::AdminService::NewStub(
+        grpc::CreateChannel(absl::StrCat("localhost:", node_->port()), creds));
+    v1::WhoAmIResponse who;
+    EXPECT_TRUE(testing::CallRpc(stub.get(), &v1::AdminService::Stub::WhoAmI,
+                                 admin_token, v1::WhoAmIRequest(), &who,
+                                 std::chrono::seconds(10))
+                    .ok());
+    EXPECT_FALSE(testing::CallRpc(stub.get(), &v1::AdminService::Stub::WhoAmI,
+                                  "no-such-token", v1::WhoAmIRequest(), &who,
+                                  std::chrono::seconds(10))
+                     .ok());
+  }
+
   auto anonymous = client.Get("/metrics");
   ASSERT_TRUE(anonymous);
   EXPECT_EQ(anonymous->status, 401);
@@ -162,6 +209,38 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
   ASSERT_TRUE(op);
   EXPECT_EQ(op->status, 200);
   EXPECT_THAT(op->body, HasSubstr("unionsync_"));
+  // A real Prometheus text parser reads all of it
+  // (python3-prometheus-client), the backups' families included.
+  {
+    const std::string scraped = dir_ + "/metrics.txt";
+    std::ofstream(scraped) << op->body;
+    const std::string cmd = absl::StrCat(
+        "/usr/bin/python3 ",
+        testing::ShellQuote(UNIONSYNC_TESTS_DIR "/node/parse_metrics.py"), " ",
+        testing::ShellQuote(scraped), " ",
+        testing::ShellQuote(UNIONSYNC_SOURCE_DIR
+                            "/packaging/grafana/unionsync.json"),
+        " 2>&1");
+    FILE* pipe = popen(cmd.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string parsed;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) parsed.append(buf, n);
+    ASSERT_EQ(pclose(pipe), 0) << parsed << "\n" << op->body;
+    EXPECT_THAT(parsed, HasSubstr("unionsync_backups gauge 1"));
+    EXPECT_THAT(parsed, HasSubstr("unionsync_backup_runs counter 2"));
+    EXPECT_THAT(parsed, HasSubstr("unionsync_audit_chain_entries gauge 1"));
+    // One method: its 13 buckets, sum and count.
+    EXPECT_THAT(parsed,
+                HasSubstr("unionsync_rpc_duration_seconds histogram 15"));
+    EXPECT_THAT(parsed, HasSubstr("unionsync_rpcs counter 2"));
+    EXPECT_THAT(op->body,
+                HasSubstr("unionsync_rpcs_total{method=\"/unionsync.v1."
+                          "AdminService/WhoAmI\",code=\"UNAUTHENTICATED\"} 1"));
+    // The Grafana dashboard in the tree asks only for what nodes export.
+    EXPECT_THAT(parsed, HasSubstr("metrics, all exported"));
+  }
   // Scraped again: the session is reused, not a login per scrape.
   const uint64_t audit_before = node_->store().audit_head().seq;
   op = basic("city_operator", kStrong);

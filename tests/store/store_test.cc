@@ -29,6 +29,7 @@ using ::unionsync::testing::IsOk;
 using ::unionsync::testing::StatusIs;
 
 using ::unionsync::testing::MakeOrg;
+using ::unionsync::testing::OpenOrDie;
 using ::unionsync::testing::TempDir;
 
 v1::Account MakeAccount(const std::string& user, const std::string& org,
@@ -49,17 +50,6 @@ absl::Status BuildTree(Store& store) {
   w.PutOrg(MakeOrg("g1", "d1", v1::INDEPENDENT_GRASSROOTS, 3));
   w.PutOrg(MakeOrg("g2", "d1", v1::JOINT_GRASSROOTS, 3));
   return store.Commit(w, "test").status();
-}
-
-std::unique_ptr<Store> OpenOrDie(const std::string& path,
-                                 const std::string& node = "city") {
-  StoreOptions o;
-  o.vault = testing::TestVault();
-  o.path = path;
-  o.node_id = node;
-  auto s = Store::Open(o);
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? *std::move(s) : nullptr;
 }
 
 TEST(StoreTest, CreatesAndReopensWithSameIncarnation) {

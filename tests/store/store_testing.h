@@ -5,10 +5,14 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
+#include "store/store.h"
+#include "testing/test_vault.h"
 #include "unionsync/v1/model.pb.h"
 
 namespace unionsync::testing {
@@ -39,6 +43,19 @@ inline v1::Org MakeOrg(const std::string& id, const std::string& parent,
   o.set_tier(tier);
   o.set_status(v1::ORG_ACTIVE);
   return o;
+}
+
+// Opens (or creates) the store of `node` at `path` with the test vault; a
+// test failure and nullptr when it cannot.
+inline std::unique_ptr<Store> OpenOrDie(const std::string& path,
+                                        const std::string& node = "city") {
+  StoreOptions o;
+  o.vault = TestVault();
+  o.path = path;
+  o.node_id = node;
+  auto s = Store::Open(o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
 }
 
 }  // namespace unionsync::testing
