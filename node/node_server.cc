@@ -169,12 +169,20 @@ class NodeDashboardBackend final : public DashboardBackend {
     std::string text = monitor_->MetricsText();
     if (backups_ != nullptr) text += backups_->MetricsText();
     text += rpc_metrics_->MetricsText();
+    text += web_calls_.MetricsText();
     return text;
   }
   absl::StatusOr<std::string> CallJson(const RequestContext& ctx,
                                        const std::string& method,
                                        const std::string& json) override {
-    return web_api_.Call(ctx, method, json);
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::string> result = web_api_.Call(ctx, method, json);
+    // Only endpoints get a series: a made-up name must not make new ones.
+    if (web_api_.Has(method)) {
+      web_calls_.Record(method, static_cast<int>(result.status().code()),
+                        absl::Now() - start);
+    }
+    return result;
   }
   absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
       const RequestContext& ctx, const std::string& method,
@@ -200,6 +208,7 @@ class NodeDashboardBackend final : public DashboardBackend {
   RpcMetrics* rpc_metrics_;
   std::string node_id_;
   WebApi web_api_;
+  RpcMetrics web_calls_{"web_call", "workbench JSON call"};
   absl::Mutex mu_;
   // SHA-256 of "user:password" -> the session it opened.
   absl::flat_hash_map<std::string, std::string> scraper_sessions_

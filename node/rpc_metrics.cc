@@ -68,6 +68,9 @@ class Factory final
 
 }  // namespace
 
+RpcMetrics::RpcMetrics(std::string family, std::string what)
+    : family_(std::move(family)), what_(std::move(what)) {}
+
 void RpcMetrics::Record(const std::string& method, int code,
                         absl::Duration took) {
   const double seconds = absl::ToDoubleSeconds(took);
@@ -83,32 +86,32 @@ void RpcMetrics::Record(const std::string& method, int code,
 }
 
 std::string RpcMetrics::MetricsText() {
+  const std::string duration =
+      absl::StrCat("unionsync_", family_, "_duration_seconds");
+  const std::string total = absl::StrCat("unionsync_", family_, "s_total");
   absl::MutexLock lock(&mu_);
-  std::string out =
-      "# HELP unionsync_rpc_duration_seconds Time from a call's start to its "
-      "status, by method.\n"
-      "# TYPE unionsync_rpc_duration_seconds histogram\n";
+  std::string out = absl::StrCat("# HELP ", duration, " Time from a ", what_,
+                                 "'s start to its status, by method.\n# TYPE ",
+                                 duration, " histogram\n");
   for (const auto& [method, h] : latency_) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= kBuckets.size(); ++i) {
       cumulative += h.counts[i];
       absl::StrAppend(
-          &out, "unionsync_rpc_duration_seconds_bucket{method=\"", method,
-          "\",le=\"",
+          &out, duration, "_bucket{method=\"", method, "\",le=\"",
           i < kBuckets.size() ? absl::StrFormat("%g", kBuckets[i]) : "+Inf",
           "\"} ", cumulative, "\n");
     }
-    absl::StrAppend(&out, "unionsync_rpc_duration_seconds_sum{method=\"",
-                    method, "\"} ", absl::StrFormat("%.6f", h.sum), "\n",
-                    "unionsync_rpc_duration_seconds_count{method=\"", method,
-                    "\"} ", h.count, "\n");
+    absl::StrAppend(&out, duration, "_sum{method=\"", method, "\"} ",
+                    absl::StrFormat("%.6f", h.sum), "\n", duration,
+                    "_count{method=\"", method, "\"} ", h.count, "\n");
   }
-  absl::StrAppend(&out,
-                  "# HELP unionsync_rpcs_total Calls served, by method and "
-                  "status code.\n# TYPE unionsync_rpcs_total counter\n");
+  absl::StrAppend(&out, "# HELP ", total, " ", what_,
+                  "s served, by method and status code.\n# TYPE ", total,
+                  " counter\n");
   for (const auto& [key, n] : calls_) {
-    absl::StrAppend(&out, "unionsync_rpcs_total{method=\"", key.first,
-                    "\",code=\"", CodeName(key.second), "\"} ", n, "\n");
+    absl::StrAppend(&out, total, "{method=\"", key.first, "\",code=\"",
+                    CodeName(key.second), "\"} ", n, "\n");
   }
   return out;
 }

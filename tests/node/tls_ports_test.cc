@@ -27,6 +27,7 @@ namespace unionsync {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::unionsync::testing::kCity;
 using ::unionsync::testing::kStrong;
 using ::unionsync::testing::StatusIs;
@@ -174,6 +175,23 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
   EXPECT_THAT(cookie, HasSubstr("; Secure"));
   EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
   EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
+  // A name that is no endpoint: refused, and no series of its own.
+  httplib::Headers with_session = origin;
+  {
+    std::string cookies, csrf;
+    auto [from, to] = login->headers.equal_range("Set-Cookie");
+    for (auto it = from; it != to; ++it) {
+      const std::string pair = it->second.substr(0, it->second.find(';'));
+      absl::StrAppend(&cookies, cookies.empty() ? "" : "; ", pair);
+      if (absl::StartsWith(pair, "us_csrf=")) csrf = pair.substr(8);
+    }
+    with_session.emplace("Cookie", cookies);
+    with_session.emplace("X-CSRF-Token", csrf);
+  }
+  auto bogus = client.Post("/api/v1/AdminService.NoSuchCall", with_session,
+                           "{}", "application/json");
+  ASSERT_TRUE(bogus);
+  EXPECT_EQ(bogus->status, 404);
 
   ASSERT_OK(
       node_->admin()
@@ -238,6 +256,12 @@ TEST_F(TlsPortsTest, TheDashboardIsHttpsWithSecureCookiesAndGuardedMetrics) {
     EXPECT_THAT(op->body,
                 HasSubstr("unionsync_rpcs_total{method=\"/unionsync.v1."
                           "AdminService/WhoAmI\",code=\"UNAUTHENTICATED\"} 1"));
+    // The workbench's JSON calls, timed by endpoint: the login above.
+    EXPECT_THAT(parsed,
+                HasSubstr("unionsync_web_call_duration_seconds histogram 15"));
+    EXPECT_THAT(op->body, HasSubstr("unionsync_web_calls_total{method=\"Admin"
+                                    "Service.Login\",code=\"OK\"} 1"));
+    EXPECT_THAT(op->body, Not(HasSubstr("NoSuchCall")));
     // The Grafana dashboard in the tree asks only for what nodes export.
     EXPECT_THAT(parsed, HasSubstr("metrics, all exported"));
   }
