@@ -501,10 +501,21 @@ absl::Status Store::LoadMeta(const StoreOptions& options, bool created) {
   ASSIGN_OR_RETURN(std::optional<std::string> schema, get(keys::kMetaSchema));
   if (!schema.has_value() || (*schema != keys::kSchemaVersion &&
                               *schema != keys::kSchemaBeforeSealing)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "store ", options.path, " has schema '", schema.value_or("<none>"),
-        "', this binary reads schemas '", keys::kSchemaBeforeSealing, "' and '",
-        keys::kSchemaVersion, "'"));
+    int written = 0, ours = 0;
+    if (schema.has_value() && absl::SimpleAtoi(*schema, &written) &&
+        absl::SimpleAtoi(keys::kSchemaVersion, &ours) && written > ours) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store ", options.path, " has on-disk format ", written,
+          ", written by a newer unionsync; this binary reads formats ",
+          keys::kSchemaBeforeSealing, " to ", ours,
+          ". Install the newer release again: a store is never downgraded "
+          "(to go back, restore a backup taken before the upgrade; "
+          "docs/OPERATIONS.md, \"Upgrades\")"));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", options.path, " has on-disk format '",
+                     schema.value_or("<none>"), "', this binary reads formats ",
+                     keys::kSchemaBeforeSealing, " to ", keys::kSchemaVersion));
   }
   ASSIGN_OR_RETURN(std::optional<std::string> pending,
                    get(keys::kMetaResealPending));
