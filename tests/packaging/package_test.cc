@@ -2,7 +2,8 @@
 // their contents and metadata checked with dpkg-deb, then unpacked into a
 // temporary root where the first-run helper configures a node and the node
 // is started the way its systemd unit starts it (ExecStart with the
-// configuration file; systemd's own sandbox is not available in a test).
+// configuration file; systemd's own sandbox is not available in a test), and
+// installed with apt into a clean Debian root made from Debian's archive.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -146,6 +147,16 @@ TEST_F(PackageTest, TheUnitIsHardened) {
     EXPECT_THAT(unit, HasSubstr(line));
   }
   EXPECT_THAT(unit, Not(HasSubstr("@BINARY@")));
+  // systemd's own assessment of the sandbox, offline against the unpacked
+  // package: exposure at most 4.0 of 10 ("OK"; an unhardened service is
+  // 9.6, "UNSAFE"). Exit status 1 above the threshold.
+  std::tie(rc, out) = Sh(absl::StrCat(
+      "systemd-analyze security --offline=true --threshold=40 --root=",
+      ShellQuote(root), " unionsync-hub@430000.service 2>&1"));
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_THAT(out, HasSubstr("Overall exposure level for "
+                             "unionsync-hub@430000.service"))
+      << out;
 }
 
 // Unpack node and cli, configure with unionsync-setup as an operator would,
@@ -244,6 +255,28 @@ TEST_F(PackageTest, SetupThenTheUnitsCommandStartsANode) {
       Sh(ShellQuote(root + "/usr/bin/unionctl") + " backup --help");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_THAT(out, HasSubstr("backup restore"));
+}
+
+// The packages installed with apt into a clean Debian 12 root made from
+// Debian's archive (the dependencies resolved there, postinst run), the node
+// configured and started there as the unit's user, then the packages removed
+// (tests/packaging/install_in_root.sh and in_root.sh).
+TEST_F(PackageTest, AptInstallsThemIntoACleanDebianRootAndTheServiceRuns) {
+  const std::string root = *dir_ + "/debian-root";
+  auto [rc, out] = Sh(absl::StrCat(
+      ShellQuote(UNIONSYNC_SOURCE_DIR "/tests/packaging/install_in_root.sh"),
+      " ", ShellQuote(root), " ", ShellQuote(UNIONSYNC_SOURCE_DIR), " ",
+      ShellQuote(Deb("unionsync-node").string()), " ",
+      ShellQuote(Deb("unionsync-cli").string()), " 2>&1"));
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* step :
+       {"CHECK postinst made the account and the directories",
+        "CHECK configured with unionsync-setup",
+        "CHECK the unit's ExecStart started the node as unionsync: unionsync",
+        "CHECK stopped cleanly on SIGTERM", "CHECK unionctl answers",
+        "CHECK removed; the store and the keys stay"}) {
+    EXPECT_THAT(out, HasSubstr(step)) << out;
+  }
 }
 
 }  // namespace
