@@ -43,6 +43,10 @@ namespace unionsync {
 class Store;
 class Vault;
 struct PreparedRecord;
+namespace store_internal {
+class CommitContext;
+struct Handles;
+}  // namespace store_internal
 
 struct StoreOptions {
   std::string path;
@@ -435,9 +439,6 @@ class Store {
   static std::string RecordDigest(const v1::Change& change);
 
  private:
-  struct Handles;
-  class CommitContext;
-
   Store() = default;
   absl::Status LoadMeta(const StoreOptions& options, bool created);
   // Refuses a key file lacking a data key records may be sealed under;
@@ -460,9 +461,9 @@ class Store {
   // `unique_person` refuses a second active member with the same ID number
   // (local entry); replicated records are kept and reconciled at the hub.
   // `prepared`, when given, is WriteSet::Prepare's work for this change.
-  absl::Status StageChange(CommitContext& ctx, v1::Change& change,
-                           bool must_create, bool unique_person,
-                           uint64_t log_pos, void* batch,
+  absl::Status StageChange(store_internal::CommitContext& ctx,
+                           v1::Change& change, bool must_create,
+                           bool unique_person, uint64_t log_pos, void* batch,
                            const PreparedRecord* prepared = nullptr);
 
   std::string node_id_;
@@ -472,7 +473,7 @@ class Store {
   const Clock* clock_ = nullptr;
   std::unique_ptr<HybridClock> hlc_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<Handles> cf_;
+  std::unique_ptr<store_internal::Handles> cf_;
   std::shared_ptr<const Vault> vault_;
   ResealStats open_reseal_;
   // Set by LoadMeta: the store must be resealed before use.
