@@ -159,7 +159,8 @@ Result Run(bool tls, const std::string& dir, const TlsFiles& files) {
     });
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::seconds(absl::GetFlag(FLAGS_seconds)));
+  std::this_thread::sleep_for(
+      std::chrono::seconds(absl::GetFlag(FLAGS_seconds)));
   stop = true;
   for (auto& t : clients) t.join();
   const double secs =
@@ -186,10 +187,9 @@ double MaskingMicrosPerCall() {
       sink += m.id_number().size();
     }
   }
-  const double us =
-      std::chrono::duration<double, std::micro>(
-          std::chrono::steady_clock::now() - t0)
-          .count();
+  const double us = std::chrono::duration<double, std::micro>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
   if (sink == 0) std::abort();
   return us / rounds / 2;  // Two calls (a list of 100 and one member).
 }
@@ -236,8 +236,9 @@ int main(int argc, char** argv) {
   std::printf("TLS / plaintext           %8.3f\n",
               tls.calls_per_s / plain.calls_per_s);
   const double call_us = 1e6 / plain.calls_per_s * absl::GetFlag(FLAGS_clients);
-  std::printf("masking CPU per call      %8.2f us (%.2f%% of a call's %.0f us)\n",
-              mask_us, 100.0 * mask_us / call_us, call_us);
+  std::printf(
+      "masking CPU per call      %8.2f us (%.2f%% of a call's %.0f us)\n",
+      mask_us, 100.0 * mask_us / call_us, call_us);
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -26,6 +26,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_store.h"
 #include "store/backup.h"
 #include "store/store.h"
 #include "synth/synth.h"
@@ -48,10 +49,7 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-void Die(const absl::Status& s, const char* what) {
-  std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-  std::exit(1);
-}
+void Die(const absl::Status& s, const char* what) { bench::CheckOk(s, what); }
 
 uint64_t DirBytes(const std::string& dir) {
   uint64_t total = 0;
@@ -71,31 +69,9 @@ std::string PeakRss() {
 }
 
 std::unique_ptr<Store> Open(const std::string& path) {
-  StoreOptions o;
-  o.path = path;
-  o.node_id = "d1";
-  o.vault = testing::TestVault("d1");
-  auto s = Store::Open(o);
+  auto s = Store::Open(bench::DistrictStoreOptions(path));
   if (!s.ok()) Die(s.status(), "open");
   return *std::move(s);
-}
-
-// Adds members [from, to) to d1.g1 in commits of `batch`.
-void AddMembers(Store& store, int64_t from, int64_t to, int batch) {
-  SynthGenerator gen(from + 1);
-  for (int64_t i = from; i < to;) {
-    WriteSet w;
-    for (int k = 0; k < batch && i < to; ++k, ++i) {
-      v1::Member m = gen.Member("d1.g1");
-      m.set_id(absl::StrCat("m", i));
-      m.set_id_number(UniqueIdNumber(i));
-      m.set_status(v1::MEMBER_ACTIVE);
-      w.PutMember(std::move(m));
-    }
-    if (!w.Prepare(store).ok()) std::exit(1);
-    auto r = store.Commit(w, "bench");
-    if (!r.ok()) Die(r.status(), "commit");
-  }
 }
 
 // A clerk saving one member at a time until `stop`; each save's latency (ms).
@@ -139,26 +115,9 @@ int Run() {
   std::filesystem::create_directories(dir);
   const std::string backups = dir + "/backups";
   auto store = Open(dir + "/d1");
-  {
-    WriteSet w;
-    for (auto [id, parent, kind, tier] :
-         {std::tuple{"d1", "430100", v1::DISTRICT_FEDERATION, 2},
-          std::tuple{"d1.g1", "d1", v1::INDEPENDENT_GRASSROOTS, 3}}) {
-      v1::Org o;
-      o.set_id(id);
-      o.set_parent_id(parent);
-      o.set_name(id);
-      o.set_kind(kind);
-      o.set_tier(tier);
-      o.set_status(v1::ORG_ACTIVE);
-      o.set_host_node("d1");
-      w.PutOrg(o);
-    }
-    auto r = store->Commit(w, "bench");
-    if (!r.ok()) Die(r.status(), "tree");
-  }
+  bench::EnterTree(*store);
   auto t = Clock::now();
-  AddMembers(*store, 0, n, absl::GetFlag(FLAGS_commit_batch));
+  bench::EnterMembers(*store, 0, n, absl::GetFlag(FLAGS_commit_batch));
   std::printf("store: %lld members entered in %.1f s\n",
               static_cast<long long>(n), Seconds(t));
 
@@ -198,7 +157,7 @@ int Run() {
 
   // 1% more members, then the nightly (incremental) backup.
   const int64_t more = std::max<int64_t>(1, n / 100);
-  AddMembers(*store, n, n + more, absl::GetFlag(FLAGS_commit_batch));
+  bench::EnterMembers(*store, n, n + more, absl::GetFlag(FLAGS_commit_batch));
   const uint64_t before = DirBytes(backups);
   t = Clock::now();
   auto incremental = (*archive)->Create(*store, "bench");

@@ -32,3 +32,4 @@ bytes=$(du -sb "$out/base" | cut -f1)
 echo "pg_basebackup rows=$N table_bytes=$size backup_s=$(echo "$t1-$t0" | bc)" \
   "backup_bytes=$bytes verify_s=$(echo "$t2-$t1" | bc)"
 rm -rf "$out"
+pg_ctlcluster 15 $cluster stop
