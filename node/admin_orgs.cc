@@ -21,6 +21,26 @@ using namespace admin_internal;  // NOLINT: this layer's own helpers.
 
 namespace {
 
+// The first registration field of `p` that is set and differs from `org`'s
+// ("" when none): name, kind, tier, parent, region, system, status, host node
+// or id.
+std::string ChangedRegistrationField(const v1::Org& p, const v1::Org& org) {
+  if (!p.id().empty() && p.id() != org.id()) return "id";
+  if (!p.name().empty() && p.name() != org.name()) return "name";
+  if (p.kind() != v1::ORG_KIND_UNSPECIFIED && p.kind() != org.kind())
+    return "kind";
+  if (p.tier() != 0 && p.tier() != org.tier()) return "tier";
+  if (!p.parent_id().empty() && p.parent_id() != org.parent_id())
+    return "parent_id";
+  if (!p.region().empty() && p.region() != org.region()) return "region";
+  if (!p.system().empty() && p.system() != org.system()) return "system";
+  if (p.status() != v1::ORG_STATUS_UNSPECIFIED && p.status() != org.status())
+    return "status";
+  if (!p.host_node().empty() && p.host_node() != org.host_node())
+    return "host_node";
+  return "";
+}
+
 absl::Status ValidateRegion(absl::string_view region) {
   if (region.empty()) return absl::OkStatus();
   if (region.size() != 6 ||
@@ -350,6 +370,16 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
   }
   v1::Org org = *current;
   const v1::Org& p = req.profile();
+  // The registration is the parent tier's; a change to it sent here would be
+  // dropped, so it is refused (a field sent back unchanged is fine).
+  if (std::string field = ChangedRegistrationField(p, org); !field.empty()) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "profile.", field,
+        ": part of the organisation's registration, which the parent tier (",
+        org.parent_id(),
+        ") keeps; ask it to correct the registration. The profile holds the "
+        "credit code, contacts, employee count, founding date and address")));
+  }
   if (!p.credit_code().empty())
     org.set_credit_code(absl::AsciiStrToUpper(p.credit_code()));
   auto merge_contact = [](const v1::Contact& from, v1::Contact* to) {

@@ -99,7 +99,7 @@ void LinkCore::Step(v1::LinkMessage message, int64_t now_ms) {
     case v1::LinkMessage::kAck:
       return OnAck(message.ack(), now_ms);
     case v1::LinkMessage::kProbe:
-      return OnProbe(message.probe());
+      return OnProbe(message.probe(), now_ms);
     case v1::LinkMessage::kVerdict:
       return OnVerdict(message.verdict(), now_ms);
     case v1::LinkMessage::kRepair:
@@ -433,7 +433,7 @@ void LinkCore::MaybeProbe(int64_t now_ms) {
   if (auto s = SendProbe(org); !s.ok()) Fail(s);
 }
 
-void LinkCore::OnProbe(const v1::DigestProbe& probe) {
+void LinkCore::OnProbe(const v1::DigestProbe& probe, int64_t now_ms) {
   if (side_ != Side::kParent) {
     return Fail(absl::InvalidArgumentError(
         "replication protocol: only a child sends digest probes"));
@@ -457,8 +457,14 @@ void LinkCore::OnProbe(const v1::DigestProbe& probe) {
   const bool quiescent = ReceiverQuiescent() && SenderQuiescent() &&
                          receive_floor_ == probe.log_pos() &&
                          peer_acked_ == probe.applied_peer_pos();
+  // The parent's side of the link reports what it found, as the child does:
+  // the comparison of the child's whole subtree decides agree.
+  const bool whole = probe.org_id() == peer_;
   if (!quiescent) {
     verdict->set_outcome(v1::DigestVerdict::NOT_QUIESCENT);
+    if (whole && stats_.digest != DigestState::kRepairing) {
+      stats_.digest = DigestState::kChecking;
+    }
     Send(std::move(m));
     return;
   }
@@ -471,10 +477,15 @@ void LinkCore::OnProbe(const v1::DigestProbe& probe) {
   const std::string my_digest = mine.ok() ? mine->digest : "";
   if (my_digest == probe.digest()) {
     verdict->set_outcome(v1::DigestVerdict::AGREE);
+    if (whole) {
+      stats_.digest = DigestState::kAgree;
+      stats_.last_agree_ms = now_ms;
+    }
     Send(std::move(m));
     return;
   }
   verdict->set_outcome(v1::DigestVerdict::DIFFER);
+  stats_.digest = DigestState::kRepairing;
   std::map<std::string, std::string> theirs;
   for (const auto& c : probe.children()) theirs[c.org_id()] = c.digest();
   std::map<std::string, std::string> ours;

@@ -129,7 +129,8 @@ struct LinkStats {
   uint64_t duplicate_changes = 0;
   uint64_t rejected_changes = 0;
   int64_t last_receive_ms = 0;
-  // Verification.
+  // Verification: the last comparison of the child's subtree, as the child
+  // learnt it from the parent's verdict, or as the parent made it.
   DigestState digest = DigestState::kUnknown;
   int64_t last_agree_ms = 0;
   uint64_t repairs = 0;
@@ -189,7 +190,7 @@ class LinkCore {
   void OnHello(const v1::Hello& hello, int64_t now_ms);
   void OnBatch(v1::ChangeBatch& batch, int64_t now_ms);
   void OnAck(const v1::Ack& ack, int64_t now_ms);
-  void OnProbe(const v1::DigestProbe& probe);
+  void OnProbe(const v1::DigestProbe& probe, int64_t now_ms);
   void OnVerdict(const v1::DigestVerdict& verdict, int64_t now_ms);
   void OnRepair(v1::RepairSnapshot& repair);
   void OnAuditReport(const v1::AuditHeadReport& report, int64_t now_ms);
@@ -245,7 +246,7 @@ class LinkCore {
   int repair_rounds_ = 0;
 
   // Audit chain heads (the child reports, the parent checks and records).
-  bool audit_supported_ = false;    // Child: the parent's Hello asked for them.
+  bool audit_supported_ = false;  // Child: the parent's Hello asked for them.
   uint32_t session_version_ = kProtocolVersion;  // Negotiated at the Hello.
   bool audit_outstanding_ = false;  // Child: a report awaits its ack.
   bool audit_force_ = false;        // Child: report even an unmoved head.

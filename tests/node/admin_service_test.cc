@@ -9,10 +9,10 @@
 #include <future>
 #include <set>
 
+#include "common/mask.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "node/node_server.h"
-#include "common/mask.h"
 #include "synth/synth.h"
 #include "testing/audit_tamper.h"
 #include "testing/node_fixture.h"
@@ -432,6 +432,23 @@ TEST_F(AdminServiceTest, OrganisationCompletesItsOwnProfile) {
   v1::UpdateOrgProfileRequest req;
   req.set_org_id("g1");
   *req.mutable_profile() = gen_.GrassrootsProfile();
+  // A name is the registration's, kept by the parent: a different one is
+  // refused with a reason, never answered OK and dropped; nothing is written.
+  {
+    const uint64_t pos = node_->store().next_log_pos();
+    Rpc renamed = Call(&S::UpdateOrgProfile, g1_, req);
+    EXPECT_EQ(renamed.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(renamed.message(), HasSubstr("profile.name"));
+    EXPECT_THAT(renamed.message(), HasSubstr("parent tier (d1)"));
+    EXPECT_EQ(node_->store().next_log_pos(), pos);
+    v1::UpdateOrgProfileRequest kind = req;
+    kind.mutable_profile()->clear_name();
+    kind.mutable_profile()->set_kind(v1::JOINT_GRASSROOTS);
+    EXPECT_THAT(Call(&S::UpdateOrgProfile, g1_, kind).message(),
+                HasSubstr("profile.kind"));
+  }
+  // Sent back as registered, the name is fine.
+  req.mutable_profile()->set_name(node_->store().GetOrg("g1")->name());
   // The parent may not do it for the child (R3).
   EXPECT_EQ(Call(&S::UpdateOrgProfile, d1_, req).code(),
             grpc::StatusCode::PERMISSION_DENIED);
@@ -967,8 +984,7 @@ TEST_F(AdminServiceTest, SearchAuditByPersonOrganisationAndTimeWithPages) {
   get.set_member_id(ids[0]);
   ASSERT_TRUE(Call(&S::GetMember, g1_, get).status.ok());
   // g2's administrator tries to read it: refused, audited about g1.
-  EXPECT_EQ(Call(&S::GetMember, g2_, get).code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&S::GetMember, g2_, get).code(), grpc::StatusCode::NOT_FOUND);
 
   // By person, two per page.
   v1::SearchAuditRequest req;
@@ -1082,8 +1098,8 @@ TEST_F(AdminServiceTest, SearchAuditOfALowerOrganisationStaysInItsSubtree) {
   ASSERT_TRUE(Call(&S::CreateAccount, d1_, viewer, &created).status.ok());
   const std::string viewer_token =
       Activate("d1viewer", created.initial_password());
-  EXPECT_TRUE(
-      Call(&S::SearchAudit, viewer_token, v1::SearchAuditRequest()).status.ok());
+  EXPECT_TRUE(Call(&S::SearchAudit, viewer_token, v1::SearchAuditRequest())
+                  .status.ok());
   EXPECT_EQ(LastAudit().outcome(), v1::AUDIT_OK);
   req.Clear();
   req.set_org_id(kCity);

@@ -436,7 +436,8 @@ TEST_F(ReplicationLinkTest, RegistrationFlowsDownAndMembersFlowUp) {
     return up.has_value() && down.has_value() &&
            up->state == repl::LinkState::kStreaming &&
            down->state == repl::LinkState::kStreaming &&
-           up->digest == repl::DigestState::kAgree;
+           up->digest == repl::DigestState::kAgree &&
+           down->digest == repl::DigestState::kAgree;
   })) << "hub "
       << Describe(hub_->LinkStatus()) << "\nd1 " << Describe(d1_->LinkStatus());
   std::optional<repl::LinkStats> up = Link(*d1_, kCity);
@@ -454,6 +455,8 @@ TEST_F(ReplicationLinkTest, RegistrationFlowsDownAndMembersFlowUp) {
   EXPECT_EQ(status.links(0).peer(), "d1");
   EXPECT_EQ(status.links(0).direction(), "child");
   EXPECT_EQ(status.links(0).state(), "streaming");
+  // The parent reports the comparison it made itself, not "unknown".
+  EXPECT_EQ(status.links(0).digest(), "agree");
   status = d1_->ReplicationStatus();
   ASSERT_EQ(status.links_size(), 1);
   EXPECT_EQ(status.links(0).peer(), kCity);
