@@ -29,9 +29,6 @@ using store_internal::Sl;
 using store_internal::VersionKey;
 using store_internal::VersionValue;
 
-// ---------------------------------------------------------------------------------------------
-// Commit and apply
-
 namespace {
 
 // The registration part of an organisation (written by the node hosting its
