@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/log.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -276,7 +277,18 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     desired[spec.id] = std::move(spec);
   }
 
-  for (auto& [id, spec] : desired) spec.update_text = false;
+  // A rule warning keeps its text while it stays open at one severity (no
+  // write per evaluation while counts move), so the text says plainly when
+  // its figures were taken; the progress pages show the current ones.
+  const std::string taken =
+      absl::StrCat("（统计时间：",
+                   absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMillis(now),
+                                    absl::FixedTimeZone(8 * 3600)),
+                   "）");
+  for (auto& [id, spec] : desired) {
+    spec.update_text = false;
+    spec.text += taken;
+  }
 
   // 4. Raise, update, clear and escalate the rule warnings.
   WriteSet ws;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "monitor/campaign.h"
 #include "monitor/evaluator.h"
 #include "monitor/progress.h"
@@ -254,6 +255,12 @@ TEST_F(CampaignReplayTest, WarningsRiseEscalateAndClearOnTheRightDays) {
   EXPECT_EQ(behind->kind(), v1::BEHIND_TARGET);
   EXPECT_EQ(behind->escalated_to(), "430100");
   EXPECT_NE(behind->history(0).text().find("天心区"), std::string::npos);
+  // Its figures say when they were taken (the clock stood at 10:00 China
+  // time on the day it was raised).
+  EXPECT_NE(behind->history(0).text().find(
+                absl::StrCat("（统计时间：", d2_first_behind, " 10:00）")),
+            std::string::npos)
+      << behind->history(0).text();
   // d1 is never behind.
   EXPECT_TRUE(EventsOf("rule/behind/region:430102/430102").empty());
 
