@@ -246,7 +246,11 @@ absl::Status ValidateOrgProfile(const v1::Org& org) {
 
 absl::Status ValidateMember(const v1::Member& m, absl::CivilDay today) {
   RETURN_IF_ERROR(ValidateText("name", m.name(), 50, true));
-  ASSIGN_OR_RETURN(const IdNumberInfo id, ParseIdNumber(m.id_number(), today));
+  ASSIGN_OR_RETURN(
+      const IdNumberInfo id,
+      ParseIdNumber(m.id_number(), today,
+                    m.region_code_confirmed() ? RegionCheck::kConfirmedUnlisted
+                                              : RegionCheck::kListed));
   if (m.gender() == v1::GENDER_UNSPECIFIED) {
     return absl::InvalidArgumentError("gender: is required");
   }

@@ -12,6 +12,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/divisions.h"
 
 namespace unionsync {
 namespace {
@@ -166,7 +167,8 @@ char IdNumberCheckChar(absl::string_view first17) {
 }
 
 absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id,
-                                           absl::CivilDay today) {
+                                           absl::CivilDay today,
+                                           RegionCheck region) {
   constexpr absl::string_view kField = "id_number";
   if (id.empty()) return Invalid(kField, "is required");
   if (!IsAsciiOnly(id)) {
@@ -233,6 +235,21 @@ absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id,
   }
   IdNumberInfo info;
   info.region_code = std::string(id.substr(0, 6));
+  // Last: a wrong check character more likely means a typo anywhere, which
+  // that message says better.
+  if (auto division = FindDivision(info.region_code)) {
+    info.region_name = std::string(division->name);
+  } else if (region == RegionCheck::kListed) {
+    return Invalid(
+        kField,
+        absl::StrCat("region code ", info.region_code,
+                     " (characters 1-6) is not an administrative division "
+                     "code of ",
+                     DivisionSource(),
+                     "; check the number against the ID card, or, if the card "
+                     "really carries this code, confirm it "
+                     "(region_code_confirmed)"));
+  }
   info.birth_date = birth;
   info.male = (id[16] - '0') % 2 == 1;
   return info;
@@ -242,8 +259,9 @@ absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id) {
   return ParseIdNumber(id, ChinaToday());
 }
 
-absl::Status ValidateIdNumber(absl::string_view id, absl::CivilDay today) {
-  return ParseIdNumber(id, today).status();
+absl::Status ValidateIdNumber(absl::string_view id, absl::CivilDay today,
+                              RegionCheck region) {
+  return ParseIdNumber(id, today, region).status();
 }
 
 absl::Status ValidateIdNumber(absl::string_view id) {

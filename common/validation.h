@@ -50,23 +50,37 @@ std::string NormalizeIdNumber(absl::string_view id);
 // ASCII digits.
 char IdNumberCheckChar(absl::string_view first17);
 
+// How the first six digits of an ID number are checked.
+enum class RegionCheck {
+  // A GB/T 2260 division code of some revision since 2002 or of today's lists
+  // (common/divisions.h).
+  kListed,
+  // Any code under a province code: for a number whose card really carries a
+  // code no list has (abolished before 2002), once a clerk has confirmed it.
+  kConfirmedUnlisted,
+};
+
 // Validates `id` against GB 11643: length, digits, check character (upper-case
-// 'X' only), a province code in the first 2 digits, and a real birth date in
-// [1900-01-01, today].
-absl::Status ValidateIdNumber(absl::string_view id, absl::CivilDay today);
+// 'X' only), a province code in the first 2 digits, a real birth date in
+// [1900-01-01, today] and, with RegionCheck::kListed, a listed division code in
+// the first 6 digits.
+absl::Status ValidateIdNumber(absl::string_view id, absl::CivilDay today,
+                              RegionCheck region = RegionCheck::kListed);
 // As above with today's date in China Standard Time.
 absl::Status ValidateIdNumber(absl::string_view id);
 
 // What an ID number says about its holder.
 struct IdNumberInfo {
   std::string region_code;  // The first 6 digits.
+  std::string region_name;  // "芙蓉区"; empty for a confirmed unlisted code.
   absl::CivilDay birth_date;
   bool male = false;  // The 17th digit is odd.
 };
 
 // Validates `id` as ValidateIdNumber does and decodes it.
-absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id,
-                                           absl::CivilDay today);
+absl::StatusOr<IdNumberInfo> ParseIdNumber(
+    absl::string_view id, absl::CivilDay today,
+    RegionCheck region = RegionCheck::kListed);
 absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id);
 
 // ---- Unified social credit code, GB 32100-2015 ----

@@ -427,6 +427,12 @@ std::optional<std::string> IdNumberReason(absl::string_view id,
     return "公民身份号码最后一位只能是数字或X";
   }
   const absl::string_view msg = info.status().message();
+  if (absl::StrContains(msg, "(characters 1-6)")) {
+    return absl::StrCat(
+        "公民身份号码前六位（地区码）", id.substr(0, 6),
+        "不在国家行政区划代码表（GB/T 2260）中，请核对号码；"
+        "如身份证上确为此号码，请在“会员”页面逐个录入并勾选确认");
+  }
   if (absl::StrContains(msg, "province")) {
     return "公民身份号码前两位不是有效的省级行政区划代码";
   }

@@ -101,6 +101,8 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::ListChildOrgsRequest& req);
   absl::StatusOr<v1::UpdateOrgProfileResponse> UpdateOrgProfile(
       const CallContext& ctx, const v1::UpdateOrgProfileRequest& req);
+  absl::StatusOr<v1::CorrectOrgRegistrationResponse> CorrectOrgRegistration(
+      const CallContext& ctx, const v1::CorrectOrgRegistrationRequest& req);
 
   absl::StatusOr<v1::CreateAccountResponse> CreateAccount(
       const CallContext& ctx, const v1::CreateAccountRequest& req);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
+#include "common/divisions.h"
 #include "common/mask.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -51,8 +52,12 @@ void CopyEditable(const v1::Member& from, v1::Member* to) {
   to->set_gender(from.gender());
   to->set_ethnicity(from.ethnicity());
   if (!IsMaskedIdNumberOf(from.id_number(), to->id_number())) {
-    to->set_id_number(NormalizeIdNumber(from.id_number()));
+    const std::string id = NormalizeIdNumber(from.id_number());
+    // A confirmation belongs to one number: a new number needs its own.
+    if (id != to->id_number()) to->set_region_code_confirmed(false);
+    to->set_id_number(id);
   }
+  if (from.region_code_confirmed()) to->set_region_code_confirmed(true);
   const std::string phone(absl::StripAsciiWhitespace(from.phone()));
   if (!IsMaskedPhoneOf(phone, to->phone())) to->set_phone(phone);
   to->set_education(from.education());
@@ -61,6 +66,17 @@ void CopyEditable(const v1::Member& from, v1::Member* to) {
   to->set_card_number(from.card_number());
   to->set_migrant_worker(from.migrant_worker());
   to->set_dues_status(from.dues_status());
+}
+
+// The audit detail of a write whose ID number has a region code no list has,
+// confirmed by the clerk; empty otherwise. The code is the part of the number
+// a masked read shows too.
+std::string RegionConfirmation(const v1::Member& m) {
+  if (!m.region_code_confirmed()) return "";
+  const std::string code = m.id_number().substr(0, 6);
+  if (FindDivision(code)) return "";
+  return absl::StrCat("id_number region code ", code,
+                      " is in no GB/T 2260 list; confirmed by the clerk");
 }
 
 }  // namespace
@@ -102,7 +118,8 @@ absl::StatusOr<v1::AddMemberResponse> Admin::AddMember(
   m.set_updated_at_ms(now);
   WriteSet w;
   w.PutMember(m, WriteSet::Mode::kCreate);
-  w.Audit(AuditOf(caller, kAction, MemberTarget(m.id()), v1::AUDIT_OK));
+  w.Audit(AuditOf(caller, kAction, MemberTarget(m.id()), v1::AUDIT_OK,
+                  RegionConfirmation(m)));
   if (auto s = store_->Commit(w, caller.session.username).status(); !s.ok())
     return fail(s);
   v1::AddMemberResponse resp;
@@ -130,7 +147,8 @@ absl::StatusOr<v1::UpdateMemberResponse> Admin::UpdateMember(
   m.set_updated_at_ms(clock_->NowMs());
   WriteSet w;
   w.PutMember(m);
-  w.Audit(AuditOf(caller, kAction, target, v1::AUDIT_OK));
+  w.Audit(
+      AuditOf(caller, kAction, target, v1::AUDIT_OK, RegionConfirmation(m)));
   if (auto s = store_->Commit(w, caller.session.username).status(); !s.ok())
     return fail(s);
   v1::UpdateMemberResponse resp;

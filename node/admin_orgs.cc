@@ -5,9 +5,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/crypto.h"
+#include "common/divisions.h"
 #include "common/mask.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -49,6 +51,21 @@ absl::Status ValidateRegion(absl::string_view region) {
         absl::StrCat("region: must be a 6-digit administrative division code "
                      "such as 430102, got '",
                      region, "'"));
+  }
+  // An organisation lies in an area that exists today; an ID number may
+  // carry an older code (common/validation.h), an organisation may not.
+  const auto division = FindDivision(region);
+  if (!division) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "region: ", region, " is not an administrative division code of ",
+        DivisionSource()));
+  }
+  if (!division->current) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "region: %s (%s) is no longer a division; GB/T 2260 last listed it in "
+        "%04d-%02d. Use today's code of the area",
+        region, division->name, division->last_revision / 100,
+        division->last_revision % 100));
   }
   return absl::OkStatus();
 }

@@ -69,6 +69,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   US_ADMIN_RPC(GetOrg)
   US_ADMIN_RPC(ListChildOrgs)
   US_ADMIN_RPC(UpdateOrgProfile)
+  US_ADMIN_RPC(CorrectOrgRegistration)
   US_ADMIN_RPC(CreateAccount)
   US_ADMIN_RPC(ListAccounts)
   US_ADMIN_RPC(DisableAccount)

@@ -31,6 +31,10 @@ constexpr ActionPolicy kPolicies[] = {
      "inside the caller's subtree; contacts as GetOrg"},
     {"UpdateOrgProfile", "AdminService/UpdateOrgProfile", kDataAdmin, false,
      "the caller's own organisation (R3)"},
+    {"CorrectOrgRegistration", "AdminService/CorrectOrgRegistration",
+     kDataAdmin, false,
+     "direct children of the caller's own organisation, hosted on this node "
+     "(R2)"},
     // Accounts.
     {"CreateAccount", "AdminService/CreateAccount", kDataAdmin, false,
      "administrator and leader of a direct child with none active; "

@@ -11,6 +11,7 @@
   async function load() {
     show('child-form', false);
     show('accounts-box', false);
+    show('correct-form', false);
     const admin = state.who.role === 'DATA_ADMIN';
     show('child-add-open', admin && state.allowedChildKinds.length > 0);
     const rows = WB.clear('children-rows');
@@ -37,20 +38,60 @@
         cell(tr, o.status === 'ORG_ACTIVE' ? '正常' : '已撤销');
         const td = cell(tr, '');
         if (admin) td.appendChild(button('账号', '', () => openAccounts(o)));
+        // A child running its own node keeps its registration there.
+        if (admin && o.status === 'ORG_ACTIVE' && o.hostNode !== o.id) {
+          td.appendChild(button('更正登记', 'btn-link p-0 ms-2', () => openCorrect(o)));
+        }
         rows.appendChild(tr);
       }
       show('children-empty', !(list.orgs || []).length);
     } catch (e) { showAlert(e.text); }
   }
 
-  // --- Registering a child. ---
-  $('child-add-open').addEventListener('click', () => {
-    const select = WB.clear('child-kind');
+  // Fills a select with the kinds allowed under this organisation (R1.1).
+  function kindOptions(id) {
+    const select = WB.clear(id);
     for (const k of state.allowedChildKinds) {
       const o = el('option', '', WB.kinds[k] || k);
       o.value = k;
       select.appendChild(o);
     }
+    return select;
+  }
+
+  // --- Correcting a child's registration (name, kind), with a reason. ---
+  function openCorrect(o) {
+    state.correcting = o;
+    text('correct-title', '更正登记信息：' + o.name);
+    $('correct-name').value = o.name;
+    kindOptions('correct-kind').value = o.kind;
+    $('correct-reason').value = '';
+    text('correct-error', '');
+    show('correct-form', true);
+    $('correct-name').focus();
+  }
+  $('correct-cancel').addEventListener('click', () => show('correct-form', false));
+  $('correct-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    text('correct-error', '');
+    const o = state.correcting;
+    const name = $('correct-name').value.trim();
+    const kind = $('correct-kind').value;
+    try {
+      await api('AdminService.CorrectOrgRegistration', {
+        orgId: o.id,
+        name: name === o.name ? '' : name,
+        kind: kind === o.kind ? 'ORG_KIND_UNSPECIFIED' : kind,
+        reason: $('correct-reason').value.trim(),
+      });
+      showAlert('已更正 ' + o.id + ' 的登记信息。', true);
+      await load();
+    } catch (e) { text('correct-error', e.text); }
+  });
+
+  // --- Registering a child. ---
+  $('child-add-open').addEventListener('click', () => {
+    kindOptions('child-kind');
     text('child-error', '');
     show('child-form', true);
     $('child-name').focus();

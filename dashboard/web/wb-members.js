@@ -55,8 +55,16 @@
     $('member-migrant').checked = m ? !!m.migrantWorker : false;
     for (const id of fields) $(id).classList.remove('is-valid', 'is-invalid');
     text('member-id-number-error', '');
+    regionConfirm(m ? !!m.regionCodeConfirmed : false);
     show('member-form', true);
     $('member-name').focus();
+  }
+  // A number whose region code no list has is saved only once the clerk has
+  // checked the card and says so (the server audits it); the box shows when
+  // the server refuses such a number.
+  function regionConfirm(on) {
+    show('member-region-box', on);
+    $('member-region-confirm').checked = on && !!(state.editing && state.editing.regionCodeConfirmed);
   }
   $('member-add-open').addEventListener('click', () => openForm(null));
   $('member-cancel').addEventListener('click', () => show('member-form', false));
@@ -66,6 +74,7 @@
     (v) => (v.indexOf('*') >= 0 ? '' : WB.idNumberProblem(v)));
   // GB 11643: the 17th digit is odd for men, even for women; fill it in.
   $('member-id-number').addEventListener('input', () => {
+    regionConfirm(false);
     const v = $('member-id-number').value.trim().toUpperCase();
     if (!WB.idNumberProblem(v)) $('member-gender').value = Number(v[16]) % 2 ? 'MALE' : 'FEMALE';
   });
@@ -82,13 +91,25 @@
       workplace: $('member-workplace').value.trim(),
       cardNumber: $('member-card').value.trim(),
       migrantWorker: $('member-migrant').checked,
+      regionCodeConfirmed: !$('member-region-box').hidden && $('member-region-confirm').checked,
     });
     try {
       await api(state.editing ? 'AdminService.UpdateMember' : 'AdminService.AddMember', { member });
       show('member-form', false);
       showAlert(state.editing ? '已保存。' : '已新增会员 ' + member.name + '。', true);
       await load(false);
-    } catch (e) { text('member-error', e.text); }
+    } catch (e) {
+      text('member-error', e.text);
+      if (e.text.indexOf('region_code_confirmed') >= 0) {
+        text('member-error', '公民身份号码的前六位（地区码）' + member.idNumber.slice(0, 6) +
+          '不在国家行政区划代码表（GB/T 2260）中。请核对身份证原件；如证件上确为此号码，' +
+          '请勾选上方的确认框后再保存。');
+        if ($('member-region-box').hidden) {
+          regionConfirm(true);
+          $('member-region-confirm').focus();
+        }
+      }
+    }
   });
 
   // --- Transfer or remove. ---

@@ -12,6 +12,7 @@
 namespace unionsync {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::unionsync::testing::IsOk;
 using ::unionsync::testing::StatusIs;
@@ -148,6 +149,52 @@ TEST(ValidateIdNumberTest, BadProvinceCode) {
               StatusIs(kInvalid, HasSubstr("10 are not a province code")));
 }
 
+// A number with a right check character: `first17` plus its check character.
+std::string WithCheck(const std::string& first17) {
+  return first17 + IdNumberCheckChar(first17);
+}
+
+TEST(ValidateIdNumberTest, RegionCodeMustBeAListedDivision) {
+  // 439999: the province digits are right (43, Hunan), the county is not.
+  const std::string unknown = WithCheck("43999919900101001");
+  EXPECT_THAT(
+      ValidateIdNumber(unknown, kToday),
+      StatusIs(kInvalid,
+               AllOf(HasSubstr("region code 439999 (characters 1-6) is not an "
+                               "administrative division code"),
+                     HasSubstr("GB/T 2260 revisions 2002-12 to 2016-07"),
+                     HasSubstr("region_code_confirmed"))));
+  // 112302 is under Beijing's province code but no list has it.
+  EXPECT_THAT(ValidateIdNumber(WithCheck("11230219900101001"), kToday),
+              StatusIs(kInvalid, HasSubstr("region code 112302")));
+  // Confirmed by a clerk who checked the card, the same number passes.
+  EXPECT_THAT(
+      ValidateIdNumber(unknown, kToday, RegionCheck::kConfirmedUnlisted),
+      IsOk());
+  // A confirmation does not make a bad province or check character good.
+  EXPECT_THAT(ValidateIdNumber("990102199001010015", kToday,
+                               RegionCheck::kConfirmedUnlisted),
+              StatusIs(kInvalid, HasSubstr("not a province code")));
+}
+
+TEST(ValidateIdNumberTest, CodesAbolishedSinceIssueStayValid) {
+  // 望城县 became 望城区 (430112) in 2011 and 宁乡县 宁乡市 (430182) in 2017:
+  // both the old and the new codes are real codes on real cards.
+  for (const char* prefix : {"430122", "430112", "430124", "430182"}) {
+    EXPECT_THAT(ValidateIdNumber(WithCheck(std::string(prefix) + "19800101001"),
+                                 kToday),
+                IsOk())
+        << prefix;
+  }
+  // Hong Kong and Macao residence permits, and Taiwan residents' (830000).
+  for (const char* prefix : {"810000", "820000", "830000"}) {
+    EXPECT_THAT(ValidateIdNumber(WithCheck(std::string(prefix) + "19800101001"),
+                                 kToday),
+                IsOk())
+        << prefix;
+  }
+}
+
 TEST(ValidateIdNumberTest, BadBirthDate) {
   // Check characters are right, so only the date is wrong.
   EXPECT_THAT(
@@ -181,11 +228,13 @@ TEST(ParseIdNumberTest, DecodesFields) {
   ASSERT_OK_AND_ASSIGN(IdNumberInfo info,
                        ParseIdNumber("11010519491231002X", kToday));
   EXPECT_EQ(info.region_code, "110105");
+  EXPECT_EQ(info.region_name, "朝阳区");
   EXPECT_EQ(info.birth_date, absl::CivilDay(1949, 12, 31));
   EXPECT_FALSE(info.male);  // Sequence 002: even.
 
   ASSERT_OK_AND_ASSIGN(info, ParseIdNumber("360426199101010071", kToday));
   EXPECT_EQ(info.region_code, "360426");
+  EXPECT_EQ(info.region_name, "德安县");
   EXPECT_EQ(info.birth_date, absl::CivilDay(1991, 1, 1));
   EXPECT_TRUE(info.male);  // Sequence 007: odd.
 

@@ -162,7 +162,8 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   EXPECT_EQ(kinds,
             "DEV_ZONE_FEDERATION,DISTRICT_FEDERATION,INDUSTRY_UNION,"
             "CITY_DIRECT_GRASSROOTS");
-  ASSERT_NO_FATAL_FAILURE(Type("#child-name", "长沙市测试机械厂工会"));
+  // Registered with a typo (戒 for 械), corrected below.
+  ASSERT_NO_FATAL_FAILURE(Type("#child-name", "长沙市测试机戒厂工会"));
   Eval(
       "document.getElementById('child-kind').value = "
       "'CITY_DIRECT_GRASSROOTS'; return '';");
@@ -177,7 +178,22 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   EXPECT_THAT(TextOf("slips"), HasSubstr("g1admin"));
   EXPECT_THAT(TextOf("slips"), HasSubstr(base_url_ + "/wb"));
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-slip.png"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "长沙市测试机戒厂工会"));
+  // The city corrects the name it registered, with a reason (audited).
+  Eval(
+      "Array.from(document.querySelectorAll('#children-rows button')).find("
+      "function (b) { return b.textContent === '更正登记'; }).click(); "
+      "return '';");
+  ASSERT_NO_FATAL_FAILURE(Retype("correct-name", "长沙市测试机械厂工会"));
+  ASSERT_NO_FATAL_FAILURE(Type("#correct-reason", "登记时名称录错"));
+  ASSERT_NO_FATAL_FAILURE(Click("#correct-submit"));
   ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "长沙市测试机械厂工会"));
+  EXPECT_EQ(node_->store().GetOrg("430100.g1")->name(), "长沙市测试机械厂工会");
+  EXPECT_THAT(
+      testing::LastAuditEntryOf(node_->store(), "CorrectOrgRegistration")
+          .detail(),
+      HasSubstr("name '长沙市测试机戒厂工会' -> '长沙市测试机械厂工会'; "
+                "reason: 登记时名称录错"));
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-children.png"));
   ASSERT_NO_FATAL_FAILURE(LogOut());
 
@@ -268,6 +284,27 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   EXPECT_THAT(testing::LastAuditEntry(node_->store()).detail(),
               HasSubstr("核对会员证补办"));
 
+  // A number whose region code (439999) no GB/T 2260 list has is refused
+  // with the reason; the clerk checks the card, ticks the box and saves, and
+  // the audit log says so.
+  ASSERT_NO_FATAL_FAILURE(Click("#member-add-open"));
+  ASSERT_NO_FATAL_FAILURE(Type("#member-name", "李四"));
+  ASSERT_NO_FATAL_FAILURE(Type("#member-id-number", "439999199001010033"));
+  EXPECT_EQ(TextOf("member-id-number-error"), "");
+  ASSERT_NO_FATAL_FAILURE(Click("#member-submit"));
+  ASSERT_NO_FATAL_FAILURE(
+      WaitText("member-error", "前六位（地区码）439999不在国家行政区划代码表"));
+  ASSERT_NO_FATAL_FAILURE(
+      WaitFor("!document.getElementById('member-region-box').hidden",
+              "the confirmation box"));
+  ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-member-region.png"));
+  ASSERT_NO_FATAL_FAILURE(Click("#member-region-confirm"));
+  ASSERT_NO_FATAL_FAILURE(Click("#member-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("member-rows", "李四"));
+  EXPECT_THAT(testing::LastAuditEntryOf(node_->store(), "AddMember").detail(),
+              HasSubstr("region code 439999 is in no GB/T 2260 list; "
+                        "confirmed by the clerk"));
+
   // A call without the CSRF header is refused, whatever the cookies say.
   const std::string forged = Eval(
       "var x = new XMLHttpRequest(); x.open('POST', "
@@ -278,7 +315,7 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
 
   // 进度与预警 at this node, then 审计 of what was just done.
   ASSERT_NO_FATAL_FAILURE(Go("progress"));
-  ASSERT_NO_FATAL_FAILURE(WaitText("progress-members", "1 人"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("progress-members", "2 人"));
   ASSERT_NO_FATAL_FAILURE(Go("audit"));
   ASSERT_NO_FATAL_FAILURE(WaitText("audit-rows", "GetMember"));
   ASSERT_NO_FATAL_FAILURE(LogOut());
@@ -287,7 +324,7 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
   ASSERT_NO_FATAL_FAILURE(Go("progress"));
   ASSERT_NO_FATAL_FAILURE(WaitText("progress-rows", "长沙市测试机械厂工会"));
-  ASSERT_NO_FATAL_FAILURE(WaitText("progress-members", "1 人"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("progress-members", "2 人"));
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-progress.png"));
   ASSERT_NO_FATAL_FAILURE(Go("audit"));
   ASSERT_NO_FATAL_FAILURE(Click("#audit-verify"));

@@ -188,11 +188,17 @@ TEST(ImportMembersTest, PerCellErrorsInChinese) {
         row[Col(ingest::Field::kGender)] == "男" ? "女" : "男";
     rows.push_back(row);
   }
+  {
+    auto row = ValidRow(22);  // Row 18: a region code in no GB/T 2260 list.
+    row[Col(ingest::Field::kIdNumber)] = "439999199001010033";
+    row[Col(ingest::Field::kGender)] = "男";
+    rows.push_back(row);
+  }
   const Result r = ImportCsv(CsvOf(rows));
   ASSERT_OK(r.status);
-  EXPECT_EQ(r.summary.rows, 16);
+  EXPECT_EQ(r.summary.rows, 17);
   EXPECT_EQ(r.summary.valid_rows, 1);
-  EXPECT_EQ(r.summary.invalid_rows, 15);
+  EXPECT_EQ(r.summary.invalid_rows, 16);
   EXPECT_FALSE(r.summary.ok());
   EXPECT_THAT(
       r.summary.errors,
@@ -211,7 +217,9 @@ TEST(ImportMembersTest, PerCellErrorsInChinese) {
           ErrorIs(13, "入会时间", "入会时间晚于今天"),
           ErrorIs(14, "姓名", "姓名不能含有换行、制表符等控制字符"),
           ErrorIs(16, "公民身份号码", "公民身份号码与第15行重复"),
-          ErrorIs(17, "性别", "性别与公民身份号码不符")));
+          ErrorIs(17, "性别", "性别与公民身份号码不符"),
+          ErrorIs(18, "公民身份号码",
+                  "公民身份号码前六位（地区码）439999不在国家行政区划代码表")));
   // The value is kept for the report; reasons never contain it.
   EXPECT_EQ(r.summary.errors[0].value, bad_check);
   for (const CellError& e : r.summary.errors) {

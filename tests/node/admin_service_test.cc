@@ -498,6 +498,78 @@ TEST_F(AdminServiceTest, OrganisationCompletesItsOwnProfile) {
   EXPECT_EQ(Counters("d1").profile_complete(), 0);
 }
 
+TEST_F(AdminServiceTest, ParentCorrectsItsChildsRegistration) {
+  BuildTree();
+  v1::AddMemberResponse added;
+  ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+  v1::CorrectOrgRegistrationRequest req;
+  req.set_org_id("g1");
+  req.set_name("长沙市芙蓉区更正后工会");
+  req.set_kind(v1::JOINT_GRASSROOTS);
+  req.set_reason("登记时名称录错");
+  const uint64_t before = node_->store().next_log_pos();
+  // Not the union itself, nor a sibling, nor the city above its parent (R2).
+  for (const std::string* token : {&g1_, &g2_, &city_}) {
+    EXPECT_EQ(Call(&S::CorrectOrgRegistration, *token, req).code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // Bad input: a reason is required, a kind must fit tier and parent, a
+  // grassroots union with members stays grassroots; nothing is written.
+  v1::CorrectOrgRegistrationRequest bad = req;
+  bad.clear_reason();
+  EXPECT_THAT(Call(&S::CorrectOrgRegistration, d1_, bad).message(),
+              HasSubstr("reason"));
+  bad = req;
+  bad.set_kind(v1::DISTRICT_FEDERATION);
+  EXPECT_THAT(Call(&S::CorrectOrgRegistration, d1_, bad).message(),
+              HasSubstr("cannot sit at tier 3"));
+  bad.set_kind(v1::TOWNSHIP_FEDERATION);
+  Rpc with_members = Call(&S::CorrectOrgRegistration, d1_, bad);
+  EXPECT_EQ(with_members.code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(with_members.message(), HasSubstr("has 1 members"));
+  bad = req;
+  bad.set_name(node_->store().GetOrg("g1")->name());
+  bad.set_kind(v1::INDEPENDENT_GRASSROOTS);
+  EXPECT_THAT(Call(&S::CorrectOrgRegistration, d1_, bad).message(),
+              HasSubstr("nothing to correct"));
+  bad.set_kind(static_cast<v1::OrgKind>(99));
+  EXPECT_EQ(Call(&S::CorrectOrgRegistration, d1_, bad).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Call(&S::CorrectOrgRegistration, d1_, v1::CorrectOrgRegistrationRequest())
+          .code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  // The refusals wrote nothing but their audit entries.
+  EXPECT_EQ(node_->store().next_log_pos(), before);
+  EXPECT_EQ(node_->store().GetOrg("g1")->kind(), v1::INDEPENDENT_GRASSROOTS);
+
+  const v1::SubtreeCounters counted = Counters("d1");
+  v1::CorrectOrgRegistrationResponse resp;
+  ASSERT_TRUE(Call(&S::CorrectOrgRegistration, d1_, req, &resp).status.ok());
+  EXPECT_EQ(resp.org().name(), "长沙市芙蓉区更正后工会");
+  EXPECT_EQ(resp.org().kind(), v1::JOINT_GRASSROOTS);
+  auto stored = node_->store().GetOrg("g1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->name(), "长沙市芙蓉区更正后工会");
+  EXPECT_EQ(stored->kind(), v1::JOINT_GRASSROOTS);
+  EXPECT_EQ(stored->region(), "430102");  // Fixed at registration.
+  EXPECT_EQ(LastAudit().action(), "CorrectOrgRegistration");
+  EXPECT_THAT(LastAudit().detail(),
+              HasSubstr("kind independent_grassroots -> joint_grassroots"));
+  EXPECT_THAT(LastAudit().detail(), HasSubstr("reason: 登记时名称录错"));
+  // Still one grassroots union with one member: counted once, not twice.
+  const v1::SubtreeCounters now = Counters("d1");
+  EXPECT_EQ(now.orgs(), counted.orgs());
+  EXPECT_EQ(now.grassroots_orgs(), counted.grassroots_orgs());
+  EXPECT_EQ(now.members(), counted.members());
+  // The union's own profile call still refuses a name of its own.
+  v1::UpdateOrgProfileRequest profile;
+  profile.set_org_id("g1");
+  profile.mutable_profile()->set_name("又一个名字");
+  EXPECT_EQ(Call(&S::UpdateOrgProfile, g1_, profile).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 // --- Accounts
 // ---------------------------------------------------------------------------------
 

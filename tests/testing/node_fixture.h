@@ -121,6 +121,23 @@ inline v1::AuditEntry LastAuditEntry(Store& store) {
                                            : v1::AuditEntry();
 }
 
+// The newest audit entry of `store` for `action` (the page's reads that
+// follow a write are audited too); empty if none of the last 200 is.
+inline v1::AuditEntry LastAuditEntryOf(Store& store,
+                                       const std::string& action) {
+  const uint64_t head = store.audit_head().seq;
+  const uint64_t from = head > 200 ? head - 199 : 1;
+  auto entries = store.ReadAudit(from, 200);
+  EXPECT_TRUE(entries.ok());
+  v1::AuditEntry found;
+  if (entries.ok()) {
+    for (const v1::AuditEntry& e : *entries) {
+      if (e.action() == action) found = e;
+    }
+  }
+  return found;
+}
+
 // --- In-process calls (node.admin()) ----------------------------------------
 
 // Logs `user` in with `password`.
