@@ -103,6 +103,8 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::UpdateOrgProfileRequest& req);
   absl::StatusOr<v1::CorrectOrgRegistrationResponse> CorrectOrgRegistration(
       const CallContext& ctx, const v1::CorrectOrgRegistrationRequest& req);
+  absl::StatusOr<v1::DissolveOrgResponse> DissolveOrg(
+      const CallContext& ctx, const v1::DissolveOrgRequest& req);
 
   absl::StatusOr<v1::CreateAccountResponse> CreateAccount(
       const CallContext& ctx, const v1::CreateAccountRequest& req);
@@ -205,6 +207,16 @@ class Admin final : public Authenticator {
                                        absl::string_view action,
                                        const std::string& member_id);
   absl::StatusOr<v1::Org> HostedOrg(const std::string& org_id);
+  // For the parent's lifecycle operations (node/admin_registration.cc): the
+  // active child `org_id` of the caller's own organisation, hosted on this
+  // node, and that parent. Denials and failures are audited under `action`.
+  struct ChildAndParent {
+    v1::Org child;
+    v1::Org parent;
+  };
+  absl::StatusOr<ChildAndParent> HostedChild(const Caller& caller,
+                                             absl::string_view action,
+                                             const std::string& org_id);
   // OK when `org` is hosted on this node or on a node below it (a change
   // written here reaches its host); FAILED_PRECONDITION naming the host
   // otherwise.

@@ -1,6 +1,8 @@
-// The parent's correction of a child's registration (R2): the name and the
-// kind it registered, within R1's kind rules. Region, system and parent are
-// fixed at registration (progress is aggregated by them; store/stage.cc).
+// The parent's lifecycle operations on a child's registration (R2): the
+// correction of the name and kind it registered, within R1's kind rules, and
+// the dissolution. Region, system and parent are fixed at registration
+// (progress is aggregated by them; store/stage.cc).
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +65,34 @@ absl::Status CheckKindChange(const v1::Org& parent, const v1::Org& org,
 
 }  // namespace
 
+absl::StatusOr<Admin::ChildAndParent> Admin::HostedChild(
+    const Caller& caller, absl::string_view action, const std::string& org_id) {
+  const std::string target = OrgTarget(org_id);
+  // Outside the caller's subtree: denied before anything says whether the
+  // organisation exists.
+  RETURN_IF_ERROR(RequireInSubtree(caller, action, org_id));
+  auto org = store_->GetOrg(org_id);
+  if (!org.ok()) return Fail(caller, action, target, org.status());
+  RETURN_IF_ERROR(RequireOwnOrgAdmin(
+      caller, action, org->parent_id(),
+      "a registration is kept by the parent that registered it (R2): "
+      "org_id must be a direct child of your own organisation"));
+  if (org->status() != v1::ORG_ACTIVE) {
+    return Fail(caller, action, target,
+                absl::FailedPreconditionError("the organisation is dissolved"));
+  }
+  if (org->host_node() != store_->node_id()) {
+    return Fail(caller, action, target,
+                absl::FailedPreconditionError(absl::StrCat(
+                    "'", org->id(), "' runs its own node ('", org->host_node(),
+                    "'); its registration cannot be changed from the "
+                    "parent's node yet")));
+  }
+  auto parent = HostedOrg(org->parent_id());
+  if (!parent.ok()) return Fail(caller, action, target, parent.status());
+  return ChildAndParent{*std::move(org), *std::move(parent)};
+}
+
 absl::StatusOr<v1::CorrectOrgRegistrationResponse>
 Admin::CorrectOrgRegistration(const CallContext& ctx,
                               const v1::CorrectOrgRegistrationRequest& req) {
@@ -72,26 +102,10 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
-  // Outside the caller's subtree: denied before anything says whether the
-  // organisation exists.
-  RETURN_IF_ERROR(RequireInSubtree(caller, kAction, req.org_id()));
-  auto org = store_->GetOrg(req.org_id());
-  if (!org.ok()) return fail(org.status());
-  RETURN_IF_ERROR(RequireOwnOrgAdmin(
-      caller, kAction, org->parent_id(),
-      "a registration is corrected by the parent that registered it (R2): "
-      "org_id must be a direct child of your own organisation"));
-  if (org->status() != v1::ORG_ACTIVE) {
-    return fail(absl::FailedPreconditionError("the organisation is dissolved"));
-  }
-  if (org->host_node() != store_->node_id()) {
-    return fail(absl::FailedPreconditionError(absl::StrCat(
-        "'", org->id(), "' runs its own node ('", org->host_node(),
-        "'); its registration cannot be corrected from the parent's node "
-        "yet")));
-  }
-  auto parent = HostedOrg(org->parent_id());
-  if (!parent.ok()) return fail(parent.status());
+  ASSIGN_OR_RETURN(ChildAndParent both,
+                   HostedChild(caller, kAction, req.org_id()));
+  const v1::Org* org = &both.child;
+  const v1::Org* parent = &both.parent;
   if (auto s = ValidateText("reason", req.reason(), 200, true); !s.ok())
     return fail(s);
   if (!req.name().empty()) {
@@ -137,6 +151,105 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
   v1::CorrectOrgRegistrationResponse resp;
   *resp.mutable_org() = std::move(corrected);
   MaskOrgContacts(resp.mutable_org(), /*keep_names=*/true);
+  return resp;
+}
+
+absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
+    const CallContext& ctx, const v1::DissolveOrgRequest& req) {
+  constexpr absl::string_view kAction = "DissolveOrg";
+  // One commit holds every member who leaves; a larger union is dissolved
+  // after its members are transferred or removed in smaller steps.
+  constexpr size_t kMaxLeaving = 100'000;
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  const std::string target = OrgTarget(req.org_id());
+  auto fail = [&](absl::Status s) {
+    return Fail(caller, kAction, target, std::move(s));
+  };
+  ASSIGN_OR_RETURN(ChildAndParent both,
+                   HostedChild(caller, kAction, req.org_id()));
+  v1::Org& org = both.child;
+  if (auto s = ValidateText("reason", req.reason(), kMaxReasonChars, true);
+      !s.ok()) {
+    return fail(s);
+  }
+  // Bottom-up: a union with active children would leave them without a
+  // parent.
+  auto children = store_->ListChildren(org.id(), "", 1000);
+  if (!children.ok()) return fail(children.status());
+  std::vector<std::string> active_children;
+  for (const v1::Org& c : *children) {
+    if (c.status() == v1::ORG_ACTIVE) active_children.push_back(c.id());
+  }
+  if (!active_children.empty()) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "'", org.id(), "' has ", active_children.size(),
+        " active child organisations (",
+        absl::StrJoin(active_children.begin(),
+                      active_children.begin() +
+                          std::min<size_t>(active_children.size(), 5),
+                      ", "),
+        active_children.size() > 5 ? ", ..." : "",
+        "); dissolve or move them first")));
+  }
+  std::vector<v1::Member> leaving;
+  for (std::string after;;) {
+    auto page = store_->ListMembers(org.id(), after, 1000);
+    if (!page.ok()) return fail(page.status());
+    for (v1::Member& m : *page) {
+      if (m.status() == v1::MEMBER_ACTIVE) leaving.push_back(std::move(m));
+    }
+    if (page->size() < 1000) break;
+    after = page->back().id();
+    if (leaving.size() > kMaxLeaving) break;
+  }
+  if (!leaving.empty() && !req.members_leave()) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "'", org.id(), "' has ", leaving.size(),
+        " active members: transfer them to another union first, or mark "
+        "them as leaving with the dissolution (members_leave)")));
+  }
+  if (leaving.size() > kMaxLeaving) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "'", org.id(), "' has more than ", kMaxLeaving,
+        " active members; remove or transfer some of them first")));
+  }
+  auto accounts = store_->ListAccounts(org.id());
+  if (!accounts.ok()) return fail(accounts.status());
+
+  const int64_t now = clock_->NowMs();
+  WriteSet w;
+  for (v1::Member& m : leaving) {
+    m.set_status(v1::MEMBER_REMOVED);
+    m.set_updated_at_ms(now);
+    w.PutMember(m);
+  }
+  std::vector<std::string> disabled;
+  for (v1::Account& a : *accounts) {
+    if (a.state() == v1::CREDENTIAL_DISABLED) continue;
+    a.set_state(v1::CREDENTIAL_DISABLED);
+    a.set_credential_epoch(AuthorityEpoch(a.credential_epoch()));
+    a.set_credential_author_org(caller.session.org_id);
+    a.set_updated_at_ms(now);
+    w.PutAccount(a);
+    disabled.push_back(a.username());
+  }
+  org.set_status(v1::ORG_DISSOLVED);
+  w.PutOrg(org);
+  w.Audit(AuditOf(
+      caller, kAction, target, v1::AUDIT_OK,
+      absl::StrCat("dissolved; ", leaving.size(), " members marked as leaving",
+                   disabled.empty() ? "" : "; accounts disabled: ",
+                   absl::StrJoin(disabled, ", "), "; reason: ", req.reason())));
+  if (auto s = store_->Commit(w, caller.session.username).status(); !s.ok())
+    return fail(s);
+  for (const std::string& username : disabled) {
+    sessions_.RevokeAccount(username);
+  }
+  v1::DissolveOrgResponse resp;
+  *resp.mutable_org() = std::move(org);
+  MaskOrgContacts(resp.mutable_org(), /*keep_names=*/true);
+  resp.set_members_left(static_cast<int32_t>(leaving.size()));
+  resp.set_accounts_disabled(static_cast<int32_t>(disabled.size()));
   return resp;
 }
 

@@ -35,6 +35,9 @@ constexpr ActionPolicy kPolicies[] = {
      kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node "
      "(R2)"},
+    {"DissolveOrg", "AdminService/DissolveOrg", kDataAdmin, false,
+     "direct children of the caller's own organisation, hosted on this node, "
+     "with no active children (R2)"},
     // Accounts.
     {"CreateAccount", "AdminService/CreateAccount", kDataAdmin, false,
      "administrator and leader of a direct child with none active; "

@@ -12,6 +12,7 @@
     show('child-form', false);
     show('accounts-box', false);
     show('correct-form', false);
+    show('dissolve-form', false);
     const admin = state.who.role === 'DATA_ADMIN';
     show('child-add-open', admin && state.allowedChildKinds.length > 0);
     const rows = WB.clear('children-rows');
@@ -41,6 +42,7 @@
         // A child running its own node keeps its registration there.
         if (admin && o.status === 'ORG_ACTIVE' && o.hostNode !== o.id) {
           td.appendChild(button('更正登记', 'btn-link p-0 ms-2', () => openCorrect(o)));
+          td.appendChild(button('撤销', 'btn-link p-0 ms-2 text-danger', () => openDissolve(o)));
         }
         rows.appendChild(tr);
       }
@@ -87,6 +89,39 @@
       showAlert('已更正 ' + o.id + ' 的登记信息。', true);
       await load();
     } catch (e) { text('correct-error', e.text); }
+  });
+
+  // --- Dissolving a child (kept in history), with a reason. ---
+  function openDissolve(o) {
+    state.dissolving = o;
+    text('dissolve-title', '撤销组织：' + o.name);
+    $('dissolve-reason').value = '';
+    $('dissolve-members-leave').checked = false;
+    text('dissolve-error', '');
+    show('dissolve-form', true);
+    $('dissolve-reason').focus();
+  }
+  $('dissolve-cancel').addEventListener('click', () => show('dissolve-form', false));
+  $('dissolve-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    text('dissolve-error', '');
+    const o = state.dissolving;
+    try {
+      const r = await api('AdminService.DissolveOrg', {
+        orgId: o.id, reason: $('dissolve-reason').value.trim(),
+        membersLeave: $('dissolve-members-leave').checked,
+      });
+      showAlert('已撤销 ' + o.name + '：' + (r.membersLeft || 0) + ' 名会员作减员处理，停用账号 ' +
+        (r.accountsDisabled || 0) + ' 个。', true);
+      await load();
+    } catch (e) {
+      // The two refusals a clerk can fix here, said in their words.
+      text('dissolve-error', e.text.indexOf('members_leave') >= 0
+        ? '该组织尚有在册会员。请先为会员办理转出，或勾选“一并作减员处理”后再撤销。'
+        : e.text.indexOf('active child organisations') >= 0
+          ? '该组织尚有下级组织，请先撤销或转移其下级组织。'
+          : e.text);
+    }
   });
 
   // --- Registering a child. ---

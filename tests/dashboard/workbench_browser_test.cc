@@ -120,6 +120,19 @@ class WorkbenchBrowserTest : public ::testing::Test {
     page_->Retype(id, text);
   }
   void Click(const std::string& css) { page_->Click(css); }
+  // Clicks the button labelled `label` inside the element `container_id`.
+  void ClickButton(const std::string& container_id, const std::string& label) {
+    EXPECT_EQ(
+        Eval(absl::StrCat("var b = Array.from(document.querySelectorAll('#",
+                          container_id,
+                          " button')).find(function (b) { return "
+                          "b.textContent === '",
+                          label,
+                          "'; }); if (b) b.click(); "
+                          "return b ? 'clicked' : 'none';")),
+        "clicked")
+        << label;
+  }
   std::string Eval(const std::string& script) { return page_->Eval(script); }
   std::string TextOf(const std::string& id) { return page_->TextOf(id); }
   bool Visible(const std::string& id) { return page_->Visible(id); }
@@ -180,10 +193,7 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-slip.png"));
   ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "长沙市测试机戒厂工会"));
   // The city corrects the name it registered, with a reason (audited).
-  Eval(
-      "Array.from(document.querySelectorAll('#children-rows button')).find("
-      "function (b) { return b.textContent === '更正登记'; }).click(); "
-      "return '';");
+  ASSERT_NO_FATAL_FAILURE(ClickButton("children-rows", "更正登记"));
   ASSERT_NO_FATAL_FAILURE(Retype("correct-name", "长沙市测试机械厂工会"));
   ASSERT_NO_FATAL_FAILURE(Type("#correct-reason", "登记时名称录错"));
   ASSERT_NO_FATAL_FAILURE(Click("#correct-submit"));
@@ -274,10 +284,7 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].id_number(), "11010519491231002X");
   EXPECT_EQ((*listed)[0].workplace(), "长沙市测试机械厂二车间");
-  Eval(
-      "Array.from(document.querySelectorAll('#member-rows button')).find("
-      "function (b) { return b.textContent === '查看完整号码'; }).click(); "
-      "return '';");
+  ASSERT_NO_FATAL_FAILURE(ClickButton("member-rows", "查看完整号码"));
   ASSERT_NO_FATAL_FAILURE(Type("#reveal-reason", "核对会员证补办"));
   ASSERT_NO_FATAL_FAILURE(Click("#reveal-submit"));
   ASSERT_NO_FATAL_FAILURE(WaitText("reveal-result", "11010519491231002X"));
@@ -330,6 +337,21 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(Click("#audit-verify"));
   ASSERT_NO_FATAL_FAILURE(WaitText("audit-verify-result", "校验通过"));
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-audit.png"));
+
+  // The union closes: the city dissolves it, its two members leaving with
+  // it. It stays in the list, marked 已撤销.
+  ASSERT_NO_FATAL_FAILURE(Go("children"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "长沙市测试机械厂工会"));
+  ASSERT_NO_FATAL_FAILURE(ClickButton("children-rows", "撤销"));
+  ASSERT_NO_FATAL_FAILURE(Type("#dissolve-reason", "企业注销"));
+  ASSERT_NO_FATAL_FAILURE(Click("#dissolve-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("dissolve-error", "该组织尚有在册会员"));
+  ASSERT_NO_FATAL_FAILURE(Click("#dissolve-members-leave"));
+  ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-dissolve.png"));
+  ASSERT_NO_FATAL_FAILURE(Click("#dissolve-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("alert", "2 名会员作减员处理"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "已撤销"));
+  EXPECT_EQ(node_->store().GetOrg("430100.g1")->status(), v1::ORG_DISSOLVED);
 }
 
 TEST_F(WorkbenchBrowserTest, AClerkImportsAThousandRowsAndFixesThreeCells) {
@@ -632,10 +654,7 @@ TEST_F(WorkbenchHubTest, TheCitysProgressPageShowsWhatTheMonitorComputes) {
                    3),
       "three children"));
   EXPECT_EQ(RowsOnce(children), children);
-  Eval(
-      "Array.from(document.querySelectorAll('#progress-rows button')).find("
-      "function (b) { return b.textContent === '测试工会430102'; }).click(); "
-      "return '';");
+  ASSERT_NO_FATAL_FAILURE(ClickButton("progress-rows", "测试工会430102"));
   ASSERT_NO_FATAL_FAILURE(WaitText("progress-crumbs", "测试工会430102"));
   ASSERT_NO_FATAL_FAILURE(
       WaitFor("document.querySelectorAll('#progress-rows tr').length === 2",

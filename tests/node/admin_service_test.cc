@@ -570,6 +570,76 @@ TEST_F(AdminServiceTest, ParentCorrectsItsChildsRegistration) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(AdminServiceTest, ParentDissolvesAChildAndItIsKeptInHistory) {
+  BuildTree();
+  v1::AddMemberResponse added;
+  ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+  ASSERT_TRUE(AddMember(g1_, NewMember(), &added).status.ok());
+  const v1::SubtreeCounters before = Counters("d1");
+  const uint64_t pos = node_->store().next_log_pos();
+  v1::DissolveOrgRequest req;
+  req.set_org_id("g1");
+  req.set_reason("企业注销");
+  // Not the union itself, a sibling or the city (R2).
+  for (const std::string* token : {&g1_, &g2_, &city_}) {
+    EXPECT_EQ(Call(&S::DissolveOrg, *token, req).code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // With members and no decision about them: refused, nothing written.
+  Rpc with_members = Call(&S::DissolveOrg, d1_, req);
+  EXPECT_EQ(with_members.code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(with_members.message(), HasSubstr("has 2 active members"));
+  // A district with an active child: refused (bottom-up).
+  v1::DissolveOrgRequest district = req;
+  district.set_org_id("d1");
+  Rpc parent_first = Call(&S::DissolveOrg, city_, district);
+  EXPECT_EQ(parent_first.code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(parent_first.message(), HasSubstr("active child organisations"));
+  v1::DissolveOrgRequest no_reason = req;
+  no_reason.clear_reason();
+  EXPECT_EQ(Call(&S::DissolveOrg, d1_, no_reason).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(node_->store().next_log_pos(), pos);
+
+  req.set_members_leave(true);
+  v1::DissolveOrgResponse resp;
+  ASSERT_TRUE(Call(&S::DissolveOrg, d1_, req, &resp).status.ok());
+  EXPECT_EQ(resp.org().status(), v1::ORG_DISSOLVED);
+  EXPECT_EQ(resp.members_left(), 2);
+  EXPECT_EQ(resp.accounts_disabled(), 1);
+  // Kept in history, not deleted; its members are kept as removed.
+  auto kept = node_->store().GetOrg("g1");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status(), v1::ORG_DISSOLVED);
+  auto members = node_->store().ListMembers("g1", "", 10);
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 2u);
+  for (const v1::Member& m : *members) {
+    EXPECT_EQ(m.status(), v1::MEMBER_REMOVED);
+  }
+  EXPECT_THAT(LastAudit().detail(),
+              HasSubstr("dissolved; 2 members marked as leaving; accounts "
+                        "disabled: g1admin; reason: 企业注销"));
+  // Its clerk's session ends at once; progress counts it no more.
+  EXPECT_EQ(Call(&S::WhoAmI, g1_, v1::WhoAmIRequest()).code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const v1::SubtreeCounters after = Counters("d1");
+  EXPECT_EQ(after.orgs(), before.orgs() - 1);
+  EXPECT_EQ(after.grassroots_orgs(), before.grassroots_orgs() - 1);
+  EXPECT_EQ(after.members(), before.members() - 2);
+  EXPECT_EQ(after.activated_orgs(), before.activated_orgs() - 1);
+  EXPECT_EQ(after.orgs_with_members(), before.orgs_with_members() - 1);
+  // Dissolved once: a second time, a correction or a new member is refused.
+  EXPECT_EQ(Call(&S::DissolveOrg, d1_, req).code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::CorrectOrgRegistrationRequest rename;
+  rename.set_org_id("g1");
+  rename.set_name("新名称工会");
+  rename.set_reason("更正");
+  EXPECT_EQ(Call(&S::CorrectOrgRegistration, d1_, rename).code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 // --- Accounts
 // ---------------------------------------------------------------------------------
 

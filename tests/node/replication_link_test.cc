@@ -579,6 +579,58 @@ TEST_F(ReplicationLinkTest, RestartedHubCatchesUp) {
   EXPECT_EQ(updated->workplace(), "长沙某某机械有限公司");
 }
 
+// The parent's lifecycle writes (a corrected registration, a dissolution
+// with its members leaving and its accounts disabled) reach the hub like any
+// other, with the hub down during the dissolution; counters and digests end
+// equal on both sides.
+TEST_F(ReplicationLinkTest, CorrectionsAndADissolutionReachTheHub) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(3));
+  ExpectHubMatchesD1();
+
+  // d1 runs its own node: the city cannot change its registration from the
+  // hub (yet), and says why.
+  v1::CorrectOrgRegistrationRequest d1_name;
+  d1_name.set_org_id("d1");
+  d1_name.set_name("芙蓉区总工会");
+  d1_name.set_reason("更正名称");
+  grpc::Status own_node =
+      hub_admin_->Call(&S::CorrectOrgRegistration, city_token_, d1_name);
+  EXPECT_EQ(own_node.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(own_node.error_message(), HasSubstr("runs its own node"));
+
+  v1::CorrectOrgRegistrationRequest correct;
+  correct.set_org_id("g1");
+  correct.set_name("长沙市芙蓉区某机械厂工会");
+  correct.set_kind(v1::JOINT_GRASSROOTS);
+  correct.set_reason("登记时类别选错");
+  grpc::Status s =
+      d1_admin_->Call(&S::CorrectOrgRegistration, d1_token_, correct);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ExpectHubMatchesD1();
+  EXPECT_EQ(hub_->store().GetOrg("g1")->name(), "长沙市芙蓉区某机械厂工会");
+  EXPECT_EQ(hub_->store().GetOrg("g1")->kind(), v1::JOINT_GRASSROOTS);
+
+  hub_.reset();
+  v1::DissolveOrgRequest dissolve;
+  dissolve.set_org_id("g1");
+  dissolve.set_reason("企业注销");
+  dissolve.set_members_leave(true);
+  s = d1_admin_->Call(&S::DissolveOrg, d1_token_, dissolve);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  ExpectHubMatchesD1();
+  EXPECT_EQ(hub_->store().GetOrg("g1")->status(), v1::ORG_DISSOLVED);
+  EXPECT_EQ(hub_->store().GetAccount("g1admin")->state(),
+            v1::CREDENTIAL_DISABLED);
+  auto counters = hub_->store().GetCounters("d1");
+  ASSERT_OK(counters);
+  EXPECT_EQ(counters->members(), 0);
+  EXPECT_EQ(counters->grassroots_orgs(), 0);
+  EXPECT_EQ(counters->orgs(), 1);  // d1 itself.
+}
+
 TEST_F(ReplicationLinkTest, ANewStreamOfTheChildReplacesTheOldOne) {
   ASSERT_NO_FATAL_FAILURE(StartBoth());
   ASSERT_NO_FATAL_FAILURE(RegisterD1());
