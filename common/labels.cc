@@ -18,6 +18,8 @@ const char* WarningKindName(v1::WarningKind kind) {
       return "数据不合规";
     case v1::AUDIT_CHAIN_BROKEN:
       return "审计日志异常";
+    case v1::ADMIN_NOT_TRAINED:
+      return "信息管理员未培训";
     default:
       return "其他";
   }

@@ -40,6 +40,11 @@ void MaskOrgContacts(v1::Org* org, bool keep_names) {
     org->clear_chair();
     org->clear_data_admin();
     org->clear_contact();
+    // Whether and when a training took place stays; who it was does not.
+    for (v1::Training& t : *org->mutable_trainings()) {
+      t.clear_trainee();
+      t.clear_recorded_by();
+    }
     return;
   }
   if (org->has_chair()) {

@@ -25,7 +25,8 @@ bool IsMaskedPhoneOf(absl::string_view value, absl::string_view full);
 // The member with its ID and phone numbers masked.
 void MaskMember(v1::Member* member);
 // The organisation's contacts: phones masked; with `keep_names` false the
-// contacts (chair, data administrator, contact person) are removed entirely.
+// contacts (chair, data administrator, contact person) are removed entirely,
+// and the trainees' names with them (the trainings' dates stay).
 void MaskOrgContacts(v1::Org* org, bool keep_names);
 
 }  // namespace unionsync

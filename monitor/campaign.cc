@@ -91,6 +91,7 @@ void FillRuleDefaults(v1::WarningRules* rules) {
   if (rules->initial_password_days() <= 0) rules->set_initial_password_days(7);
   if (rules->node_sync_hours() <= 0) rules->set_node_sync_hours(24);
   if (rules->escalate_days() <= 0) rules->set_escalate_days(7);
+  if (rules->training_days() <= 0) rules->set_training_days(30);
   if (rules->behind_tolerance() <= 0) rules->set_behind_tolerance(0.05);
   if (rules->evaluate_every_seconds() <= 0) {
     rules->set_evaluate_every_seconds(60);
@@ -209,6 +210,7 @@ absl::Status ValidateCampaign(const v1::CampaignConfig& config) {
       r.evaluate_every_seconds() < 0 || r.no_entry_days() > 3650 ||
       r.initial_password_days() > 3650 || r.node_sync_hours() > 87600 ||
       r.escalate_days() > 3650 || r.evaluate_every_seconds() > 86400 ||
+      r.training_days() < 0 || r.training_days() > 3650 ||
       !(r.behind_tolerance() >= 0.0 && r.behind_tolerance() <= 1.0)) {
     return absl::InvalidArgumentError("rules: a value is out of range");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "absl/container/btree_map.h"
@@ -207,6 +208,20 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
                        "密码，妥善保管。");
       desired[spec.id] = std::move(spec);
     }
+    // R6: the parent trains the administrator and records it.
+    if (o.trainings_size() == 0 && age_days >= rules.training_days()) {
+      WarningSpec spec;
+      spec.id = absl::StrCat("rule/training/", o.id());
+      spec.kind = v1::ADMIN_NOT_TRAINED;
+      spec.severity = v1::SEVERITY_NOTICE;
+      spec.org_id = o.id();
+      spec.subject = o.id();
+      spec.text = absl::StrCat(
+          "「", o.name(), "」登记已", age_days,
+          "天，上级工会尚未登记对其信息管理员的培训。请上级工会组织培训，"
+          "并在“下级组织”中登记培训情况。");
+      desired[spec.id] = std::move(spec);
+    }
     // A union that has entered its members and stopped is not idle unless
     // its region, system or the city is behind the trajectory; one with no
     // member at all is.
@@ -239,16 +254,22 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     }
   }
 
-  // 3. Nodes: the newest change held from each, or the last message on a
-  // direct link.
+  // 3. Nodes: the newest change held from each, or the last time it was
+  // heard from (heartbeats).
+  const bool node_rules = now >= options_.node_rules_from_ms;
   absl::flat_hash_map<std::string, int64_t> last_seen;
   ASSIGN_OR_RETURN(auto origins, store_->OriginTimes());
   for (const auto& [origin, ms] : origins) last_seen[origin] = ms;
   if (options_.link_status) {
+    // Heartbeats: direct children's links, and what they relay of the nodes
+    // below them, so an idle node is not taken for a silent one.
+    std::map<std::string, int64_t> heard;
     for (const repl::LinkStats& s : options_.link_status()) {
-      if (s.side != repl::Side::kParent) continue;
-      int64_t& seen = last_seen[s.peer];
-      seen = std::max({seen, s.last_receive_ms, s.last_ack_ms});
+      repl::AddSeenBelow(s, &heard);
+    }
+    for (const auto& [node, ms] : heard) {
+      int64_t& seen = last_seen[node];
+      seen = std::max(seen, ms);
     }
   }
   absl::flat_hash_map<std::string, int64_t> nodes;  // node -> registered at
@@ -260,6 +281,7 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     if (o.id() == o.host_node()) nodes[o.host_node()] = o.created_at_ms();
   }
   for (const auto& [node, registered] : nodes) {
+    if (!node_rules) break;
     const int64_t seen = std::max(last_seen[node], registered);
     const int64_t hours = (now - seen) / kHourMs;
     if (hours < rules.node_sync_hours()) continue;
@@ -318,6 +340,7 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
   }
   for (const auto& [id, w] : existing) {
     if (desired.contains(id)) continue;
+    if (!node_rules && w.kind() == v1::NODE_NOT_SYNCED) continue;
     if (auto cleared = ClearWarning(w, now)) put(*cleared);
   }
   for (const auto& [id, spec] : desired) {

@@ -42,6 +42,10 @@ struct EvaluatorOptions {
   // This node's replication links (direct children's last contact).
   std::function<std::vector<repl::LinkStats>()> link_status;
   Reconciler* reconciler = nullptr;  // For escalating conflict warnings.
+  // Before this time (unix ms) no node warning is raised or cleared: the
+  // heartbeats of nodes below direct children arrive with the children's
+  // first probes after a start, and are not persisted.
+  int64_t node_rules_from_ms = 0;
 };
 
 class WarningEvaluator {

@@ -1,6 +1,7 @@
 #include "monitor/monitor.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -408,13 +409,18 @@ absl::StatusOr<v1::GetSyncFreshnessResponse> Monitor::GetSyncFreshness(
     }
   }
   if (options_.link_status) {
+    std::map<std::string, int64_t> heard;  // Heartbeats (docs/REPLICATION.md).
     for (const repl::LinkStats& s : options_.link_status()) {
+      repl::AddSeenBelow(s, &heard);
       if (s.side != repl::Side::kParent) continue;
-      auto it = nodes.find(s.peer);
-      if (it == nodes.end()) continue;
-      it->second.set_last_contact_ms(
-          std::max(s.last_receive_ms, s.last_ack_ms));
-      it->second.set_connected(s.state == repl::LinkState::kStreaming);
+      if (auto it = nodes.find(s.peer); it != nodes.end()) {
+        it->second.set_connected(s.state == repl::LinkState::kStreaming);
+      }
+    }
+    for (const auto& [node, ms] : heard) {
+      if (auto it = nodes.find(node); it != nodes.end()) {
+        it->second.set_last_contact_ms(ms);
+      }
     }
   }
   v1::GetSyncFreshnessResponse out;

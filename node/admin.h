@@ -105,6 +105,8 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::CorrectOrgRegistrationRequest& req);
   absl::StatusOr<v1::DissolveOrgResponse> DissolveOrg(
       const CallContext& ctx, const v1::DissolveOrgRequest& req);
+  absl::StatusOr<v1::RecordTrainingResponse> RecordTraining(
+      const CallContext& ctx, const v1::RecordTrainingRequest& req);
 
   absl::StatusOr<v1::CreateAccountResponse> CreateAccount(
       const CallContext& ctx, const v1::CreateAccountRequest& req);

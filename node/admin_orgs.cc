@@ -40,6 +40,14 @@ std::string ChangedRegistrationField(const v1::Org& p, const v1::Org& org) {
     return "status";
   if (!p.host_node().empty() && p.host_node() != org.host_node())
     return "host_node";
+  if (p.trainings_size() > 0) {
+    bool same = p.trainings_size() == org.trainings_size();
+    for (int i = 0; same && i < p.trainings_size(); ++i) {
+      same = p.trainings(i).SerializeAsString() ==
+             org.trainings(i).SerializeAsString();
+    }
+    if (!same) return "trainings";
+  }
   return "";
 }
 

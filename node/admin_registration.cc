@@ -253,4 +253,55 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
   return resp;
 }
 
+absl::StatusOr<v1::RecordTrainingResponse> Admin::RecordTraining(
+    const CallContext& ctx, const v1::RecordTrainingRequest& req) {
+  constexpr absl::string_view kAction = "RecordTraining";
+  constexpr int kMaxTrainings = 100;
+  ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
+  const std::string target = OrgTarget(req.org_id());
+  auto fail = [&](absl::Status s) {
+    return Fail(caller, kAction, target, std::move(s));
+  };
+  ASSIGN_OR_RETURN(ChildAndParent both,
+                   HostedChild(caller, kAction, req.org_id()));
+  v1::Org& org = both.child;
+  const v1::Training& in = req.training();
+  if (auto s = ValidateText("training.trainee", in.trainee(), 50, true);
+      !s.ok()) {
+    return fail(s);
+  }
+  if (auto s = ValidateText("training.trainer", in.trainer(), 100, true);
+      !s.ok()) {
+    return fail(s);
+  }
+  auto day = ParseDate("training.date", in.date());
+  if (!day.ok()) return fail(day.status());
+  const absl::CivilDay today = ChinaCivilDay(clock_->NowMs());
+  if (*day > today || *day < absl::CivilDay(2000, 1, 1)) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "training.date: ", in.date(), " is not between 2000-01-01 and today")));
+  }
+  if (org.trainings_size() >= kMaxTrainings) {
+    return fail(absl::FailedPreconditionError(
+        absl::StrCat("'", org.id(), "' already has ", kMaxTrainings,
+                     " trainings recorded")));
+  }
+  v1::Training* t = org.add_trainings();
+  t->set_trainee(in.trainee());
+  t->set_date(in.date());
+  t->set_trainer(in.trainer());
+  t->set_recorded_by(caller.session.username);
+  WriteSet w;
+  w.PutOrg(org);
+  w.Audit(AuditOf(caller, kAction, target, v1::AUDIT_OK,
+                  absl::StrCat(in.trainee(), " trained on ", in.date(), " by ",
+                               in.trainer())));
+  if (auto s = store_->Commit(w, caller.session.username).status(); !s.ok())
+    return fail(s);
+  v1::RecordTrainingResponse resp;
+  *resp.mutable_org() = std::move(org);
+  MaskOrgContacts(resp.mutable_org(), /*keep_names=*/true);
+  return resp;
+}
+
 }  // namespace unionsync

@@ -125,6 +125,14 @@ LinkWorker::LinkWorker(Store* store, const Clock* clock,
       options_(std::move(options)),
       uplink_(uplink),
       view_(std::make_unique<StoreView>(store)) {
+  // The uplink's probes carry what the links below heard (worker thread).
+  view_->set_seen_below([this] {
+    std::map<std::string, int64_t> seen;
+    for (const auto& [child, core] : child_cores_) {
+      repl::AddSeenBelow(core->stats(), &seen);
+    }
+    return seen;
+  });
   if (uplink_ != nullptr) {
     uplink_core_ = std::make_unique<repl::LinkCore>(
         repl::Side::kChild, options_.node_id, uplink_->options().parent_id,

@@ -287,6 +287,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     eval.campaign = campaign;
     eval.link_status = links;
     eval.reconciler = node->reconciler_.get();
+    // Heartbeats from below come with the children's first probes.
+    eval.node_rules_from_ms =
+        clock->NowMs() + 2 * options.link.probe_interval_ms;
     node->evaluator_ =
         std::make_unique<WarningEvaluator>(node->store_.get(), clock, eval);
   }

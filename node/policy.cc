@@ -35,6 +35,9 @@ constexpr ActionPolicy kPolicies[] = {
      kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node "
      "(R2)"},
+    {"RecordTraining", "AdminService/RecordTraining", kDataAdmin, false,
+     "direct children of the caller's own organisation, hosted on this node "
+     "(R6)"},
     {"DissolveOrg", "AdminService/DissolveOrg", kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node, "
      "with no active children (R2)"},

@@ -2,6 +2,10 @@
 #ifndef UNIONSYNC_NODE_STORE_VIEW_H_
 #define UNIONSYNC_NODE_STORE_VIEW_H_
 
+#include <functional>
+#include <map>
+#include <string>
+
 #include "repl/link_core.h"
 #include "repl/node_view.h"
 #include "store/store.h"
@@ -50,9 +54,18 @@ class StoreView final : public repl::NodeView {
   absl::StatusOr<std::string> AuditHashAt(uint64_t seq) const override;
   absl::StatusOr<std::optional<v1::AuditHeadState>> PeerAuditHead(
       const std::string& peer) const override;
+  // Heartbeats: what the node's links below say (set by the link worker,
+  // which calls it on its own thread).
+  std::map<std::string, int64_t> SeenBelow() const override {
+    return seen_below_ ? seen_below_() : std::map<std::string, int64_t>();
+  }
+  void set_seen_below(std::function<std::map<std::string, int64_t>()> f) {
+    seen_below_ = std::move(f);
+  }
 
  private:
   const Store* store_;
+  std::function<std::map<std::string, int64_t>()> seen_below_;
 };
 
 // Persists one Ready::apply of a link core into `store`. The rvalue form moves

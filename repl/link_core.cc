@@ -86,6 +86,7 @@ void LinkCore::Disconnect() {
 
 void LinkCore::Step(v1::LinkMessage message, int64_t now_ms) {
   if (!close_.ok() || stats_.state == LinkState::kClosed) return;
+  stats_.last_heard_ms = now_ms;
   if (stats_.state == LinkState::kHandshaking &&
       message.body_case() != v1::LinkMessage::kHello) {
     return Fail(absl::InvalidArgumentError(
@@ -412,6 +413,11 @@ absl::Status LinkCore::SendProbe(const std::string& org) {
   } else if (!absl::IsNotFound(digest.status())) {
     return digest.status();
   }
+  for (const auto& [node, ms] : view_->SeenBelow()) {
+    v1::NodeSeen* seen = probe->add_descendants_seen();
+    seen->set_node_id(node);
+    seen->set_seen_ms(ms);
+  }
   probe_outstanding_ = true;
   stats_.digest = DigestState::kChecking;
   Send(std::move(m));
@@ -433,6 +439,32 @@ void LinkCore::MaybeProbe(int64_t now_ms) {
   if (auto s = SendProbe(org); !s.ok()) Fail(s);
 }
 
+void LinkCore::RecordSeenBelow(const v1::DigestProbe& probe, int64_t now_ms) {
+  // What the child says of nodes below it is kept only for nodes of its
+  // subtree, never later than now, and within a bound, so a child cannot
+  // vouch for nodes elsewhere or grow this map without limit.
+  constexpr int kMaxSeen = 100'000;
+  if (probe.descendants_seen_size() > kMaxSeen) return;
+  for (const v1::NodeSeen& seen : probe.descendants_seen()) {
+    if (seen.node_id() == peer_ || seen.seen_ms() <= 0) continue;
+    auto inside = view_->InSubtree(seen.node_id(), peer_);
+    if (!inside.ok() || !*inside) continue;
+    int64_t& kept = stats_.descendants_seen[seen.node_id()];
+    kept = std::max(kept, std::min(seen.seen_ms(), now_ms));
+  }
+}
+
+void AddSeenBelow(const LinkStats& link, std::map<std::string, int64_t>* seen) {
+  if (link.side != Side::kParent) return;
+  auto add = [seen](const std::string& node, int64_t ms) {
+    if (ms <= 0) return;
+    int64_t& kept = (*seen)[node];
+    kept = std::max(kept, ms);
+  };
+  add(link.peer, link.last_heard_ms);
+  for (const auto& [node, ms] : link.descendants_seen) add(node, ms);
+}
+
 void LinkCore::OnProbe(const v1::DigestProbe& probe, int64_t now_ms) {
   if (side_ != Side::kParent) {
     return Fail(absl::InvalidArgumentError(
@@ -451,6 +483,7 @@ void LinkCore::OnProbe(const v1::DigestProbe& probe, int64_t now_ms) {
                        probe.org_id(), "' outside its subtree")));
     }
   }
+  RecordSeenBelow(probe, now_ms);
   v1::LinkMessage m;
   v1::DigestVerdict* verdict = m.mutable_verdict();
   verdict->set_org_id(probe.org_id());

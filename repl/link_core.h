@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -129,6 +130,9 @@ struct LinkStats {
   uint64_t duplicate_changes = 0;
   uint64_t rejected_changes = 0;
   int64_t last_receive_ms = 0;
+  // Any message from the peer (a batch, an ack, a probe: an idle child still
+  // probes every probe_interval_ms).
+  int64_t last_heard_ms = 0;
   // Verification: the last comparison of the child's subtree, as the child
   // learnt it from the parent's verdict, or as the parent made it.
   DigestState digest = DigestState::kUnknown;
@@ -144,7 +148,16 @@ struct LinkStats {
   uint64_t audit_alarms = 0;
   std::string audit_alarm;
   int64_t audit_alarm_ms = 0;
+  // Parent side: the nodes below the child, with when the child last heard
+  // from each, as its latest probes said (node id -> unix ms).
+  std::map<std::string, int64_t> descendants_seen;
 };
+
+// Heartbeats. Adds to `seen` (node id -> unix ms, the later time kept) what a
+// parent-side link says about the child and the nodes below it: the child's
+// last message or acknowledgement, and its descendants_seen. Other links add
+// nothing.
+void AddSeenBelow(const LinkStats& link, std::map<std::string, int64_t>* seen);
 
 class LinkCore {
  public:
@@ -191,6 +204,7 @@ class LinkCore {
   void OnBatch(v1::ChangeBatch& batch, int64_t now_ms);
   void OnAck(const v1::Ack& ack, int64_t now_ms);
   void OnProbe(const v1::DigestProbe& probe, int64_t now_ms);
+  void RecordSeenBelow(const v1::DigestProbe& probe, int64_t now_ms);
   void OnVerdict(const v1::DigestVerdict& verdict, int64_t now_ms);
   void OnRepair(v1::RepairSnapshot& repair);
   void OnAuditReport(const v1::AuditHeadReport& report, int64_t now_ms);

@@ -6,6 +6,7 @@
 #define UNIONSYNC_REPL_NODE_VIEW_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,11 @@ class NodeView {
   // Children of `org` held here, in id order.
   virtual absl::StatusOr<std::vector<std::string>> Children(
       const std::string& org) const = 0;
+
+  // Heartbeats: the nodes below this one that run their own node, with the
+  // last time this node heard from each (node id -> unix ms). A view without
+  // links below reports none.
+  virtual std::map<std::string, int64_t> SeenBelow() const { return {}; }
 
   // Audit chain heads (docs/REPLICATION.md, "Audit chain heads"). A view
   // without an audit log reports the empty chain.

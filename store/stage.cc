@@ -44,6 +44,7 @@ void CopyRegistration(const v1::Org& from, v1::Org* to) {
   to->set_status(from.status());
   to->set_host_node(from.host_node());
   to->set_created_at_ms(from.created_at_ms());
+  *to->mutable_trainings() = from.trainings();
 }
 
 void CopyProfile(const v1::Org& from, v1::Org* to) {

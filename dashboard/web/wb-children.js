@@ -13,6 +13,7 @@
     show('accounts-box', false);
     show('correct-form', false);
     show('dissolve-form', false);
+    show('training-form', false);
     const admin = state.who.role === 'DATA_ADMIN';
     show('child-add-open', admin && state.allowedChildKinds.length > 0);
     const rows = WB.clear('children-rows');
@@ -32,6 +33,8 @@
         cell(tr, o.id); cell(tr, o.name); cell(tr, WB.kinds[o.kind] || o.kind);
         cell(tr, (f.activated || 0) + ' / ' + (f.orgs || 1));
         cell(tr, o.profileCompleteness + '%');
+        const trained = (o.trainings || []).map((t) => t.date).sort().pop();
+        cell(tr, trained ? trained : '未登记', trained ? '' : 'text-danger');
         cell(tr, WB.fmt(f.members) + ' 人');
         const s = synced[o.id];
         cell(tr, s ? (s.connected ? '在线 ' : '离线 ') + WB.date(s.lastChangeMs) : (o.hostNode === o.id ? '未连接' : '本节点'));
@@ -42,6 +45,7 @@
         // A child running its own node keeps its registration there.
         if (admin && o.status === 'ORG_ACTIVE' && o.hostNode !== o.id) {
           td.appendChild(button('更正登记', 'btn-link p-0 ms-2', () => openCorrect(o)));
+          td.appendChild(button('登记培训', 'btn-link p-0 ms-2', () => openTraining(o)));
           td.appendChild(button('撤销', 'btn-link p-0 ms-2 text-danger', () => openDissolve(o)));
         }
         rows.appendChild(tr);
@@ -89,6 +93,35 @@
       showAlert('已更正 ' + o.id + ' 的登记信息。', true);
       await load();
     } catch (e) { text('correct-error', e.text); }
+  });
+
+  // --- Recording a training of a child's data administrator (R6). ---
+  function openTraining(o) {
+    state.training = o;
+    text('training-title', '登记培训：' + o.name);
+    $('training-trainee').value = '';
+    $('training-date').value = WB.date(Date.now()).slice(0, 10);
+    $('training-trainer').value = state.org ? state.org.name : '';
+    text('training-error', '');
+    show('training-form', true);
+    $('training-trainee').focus();
+  }
+  $('training-cancel').addEventListener('click', () => show('training-form', false));
+  $('training-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    text('training-error', '');
+    const o = state.training;
+    try {
+      await api('AdminService.RecordTraining', {
+        orgId: o.id,
+        training: {
+          trainee: $('training-trainee').value.trim(), date: $('training-date').value.trim(),
+          trainer: $('training-trainer').value.trim(),
+        },
+      });
+      showAlert('已登记 ' + o.name + ' 的培训。', true);
+      await load();
+    } catch (e) { text('training-error', e.text); }
   });
 
   // --- Dissolving a child (kept in history), with a reason. ---

@@ -204,6 +204,17 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
           .detail(),
       HasSubstr("name '长沙市测试机戒厂工会' -> '长沙市测试机械厂工会'; "
                 "reason: 登记时名称录错"));
+  // It records the training it gave the union's administrator (R6).
+  EXPECT_THAT(TextOf("children-rows"), HasSubstr("未登记"));
+  ASSERT_NO_FATAL_FAILURE(ClickButton("children-rows", "登记培训"));
+  ASSERT_NO_FATAL_FAILURE(Type("#training-trainee", "李梅"));
+  ASSERT_NO_FATAL_FAILURE(Retype("training-date", "2026-11-20"));
+  ASSERT_NO_FATAL_FAILURE(Click("#training-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "2026-11-20"));
+  auto trained = node_->store().GetOrg("430100.g1");
+  ASSERT_TRUE(trained.ok());
+  ASSERT_EQ(trained->trainings_size(), 1);
+  EXPECT_EQ(trained->trainings(0).trainer(), "长沙市总工会");
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-children.png"));
   ASSERT_NO_FATAL_FAILURE(LogOut());
 

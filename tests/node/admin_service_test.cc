@@ -640,6 +640,53 @@ TEST_F(AdminServiceTest, ParentDissolvesAChildAndItIsKeptInHistory) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(AdminServiceTest, ParentRecordsATrainingOfItsChildsAdministrator) {
+  BuildTree();
+  v1::RecordTrainingRequest req;
+  req.set_org_id("g1");
+  req.mutable_training()->set_trainee("李梅");
+  req.mutable_training()->set_date("2026-11-20");
+  req.mutable_training()->set_trainer("芙蓉区总工会组织部");
+  const uint64_t pos = node_->store().next_log_pos();
+  // The union cannot vouch for its own training, nor can a sibling (R6).
+  EXPECT_EQ(Call(&S::RecordTraining, g1_, req).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&S::RecordTraining, g2_, req).code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::RecordTrainingRequest bad = req;
+  bad.mutable_training()->set_date("2030-01-01");
+  EXPECT_THAT(Call(&S::RecordTraining, d1_, bad).message(),
+              HasSubstr("not between 2000-01-01 and today"));
+  bad = req;
+  bad.mutable_training()->clear_trainee();
+  EXPECT_THAT(Call(&S::RecordTraining, d1_, bad).message(),
+              HasSubstr("training.trainee"));
+  bad = req;
+  bad.mutable_training()->set_date("2026-02-30");
+  EXPECT_EQ(Call(&S::RecordTraining, d1_, bad).code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(node_->store().next_log_pos(), pos);
+
+  v1::RecordTrainingResponse resp;
+  ASSERT_TRUE(Call(&S::RecordTraining, d1_, req, &resp).status.ok());
+  auto stored = node_->store().GetOrg("g1");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->trainings_size(), 1);
+  EXPECT_EQ(stored->trainings(0).trainee(), "李梅");
+  EXPECT_EQ(stored->trainings(0).recorded_by(), "d1admin");
+  EXPECT_THAT(LastAudit().detail(),
+              HasSubstr("李梅 trained on 2026-11-20 by 芙蓉区总工会组织部"));
+  // The union's own profile update keeps it, and cannot rewrite it.
+  v1::UpdateOrgProfileRequest profile;
+  profile.set_org_id("g1");
+  profile.mutable_profile()->set_address("长沙市芙蓉区五一大道1号");
+  ASSERT_TRUE(Call(&S::UpdateOrgProfile, g1_, profile).status.ok());
+  EXPECT_EQ(node_->store().GetOrg("g1")->trainings_size(), 1);
+  profile.mutable_profile()->add_trainings()->set_trainee("王五");
+  EXPECT_THAT(Call(&S::UpdateOrgProfile, g1_, profile).message(),
+              HasSubstr("profile.trainings"));
+}
+
 // --- Accounts
 // ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -184,7 +185,8 @@ class ReplicationLinkTest : public ::testing::Test {
         s, "/make-ca.sh ", d, "/ca && ", s, "/make-ca.sh ", d, "/other && ", s,
         "/make-node-cert.sh ", d, "/ca ", kCity, " && ", s,
         "/make-node-cert.sh ", d, "/ca d1 && ", s, "/make-node-cert.sh ", d,
-        "/ca rogue && ", s, "/make-node-cert.sh ", d, "/other d1");
+        "/ca s1 && ", s, "/make-node-cert.sh ", d, "/ca rogue && ", s,
+        "/make-node-cert.sh ", d, "/other d1");
     const std::string cmd =
         "bash -euo pipefail -c " + ShellQuote(script) + " 2>/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -201,6 +203,7 @@ class ReplicationLinkTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override {
+    s1_.reset();
     d1_.reset();
     hub_.reset();
     std::filesystem::remove_all(dir_);
@@ -241,6 +244,20 @@ class ReplicationLinkTest : public ::testing::Test {
     // Compare digests soon after every change, so the test can wait for it.
     o.link.probe_interval_ms = 300;
     o.link.probe_retry_ms = 100;
+    if (d1_listens_) o.repl_listen = "127.0.0.1:0";
+    return o;
+  }
+
+  // A street node under d1 (d1 must listen: d1_listens_).
+  NodeOptions S1Options() const {
+    NodeOptions o = D1Options();
+    o.node_id = "s1";
+    o.vault = testing::TestVault("s1");
+    o.data_dir = dir_ + "/s1";
+    o.tls = Tls("ca", "s1");
+    o.parent_address = absl::StrCat("127.0.0.1:", d1_->repl_port());
+    o.parent_id = "d1";
+    o.repl_listen.clear();
     return o;
   }
 
@@ -406,6 +423,8 @@ class ReplicationLinkTest : public ::testing::Test {
   int hub_repl_port_ = 0;
   std::unique_ptr<NodeServer> hub_;
   std::unique_ptr<NodeServer> d1_;
+  std::unique_ptr<NodeServer> s1_;
+  bool d1_listens_ = false;
   std::unique_ptr<AdminClient> hub_admin_;
   std::unique_ptr<AdminClient> d1_admin_;
   std::string city_token_, d1_initial_, d1_token_, g1_token_;
@@ -629,6 +648,50 @@ TEST_F(ReplicationLinkTest, CorrectionsAndADissolutionReachTheHub) {
   EXPECT_EQ(counters->members(), 0);
   EXPECT_EQ(counters->grassroots_orgs(), 0);
   EXPECT_EQ(counters->orgs(), 1);  // d1 itself.
+}
+
+// Heartbeats: the hub hears from s1, two tiers down, through d1's probes
+// while s1 makes no change at all; once s1 stops, the time stops moving.
+TEST_F(ReplicationLinkTest, TheHubHearsFromAnIdleNodeTwoTiersDown) {
+  d1_listens_ = true;
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  ASSERT_NO_FATAL_FAILURE(RegisterD1());
+  d1_token_ = d1_admin_->Activate("d1admin", d1_initial_);
+  v1::CreateChildOrgResponse s1;
+  grpc::Status s = d1_admin_->CreateChild(
+      d1_token_, "d1", "s1", v1::TOWNSHIP_FEDERATION, "s1", "s1admin", &s1);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto started = NodeServer::Start(S1Options());
+  ASSERT_TRUE(started.ok()) << started.status();
+  s1_ = *std::move(started);
+  ASSERT_TRUE(WaitFor([&] { return s1_->store().GetOrg("s1").ok(); }));
+
+  // What the hub has heard of s1, through its link to d1 (0: nothing).
+  auto heard = [&] {
+    std::map<std::string, int64_t> seen;
+    for (const repl::LinkStats& l : hub_->LinkStatus()) {
+      repl::AddSeenBelow(l, &seen);
+    }
+    auto it = seen.find("s1");
+    return it == seen.end() ? int64_t{0} : it->second;
+  };
+  ASSERT_TRUE(WaitFor([&] { return heard() > 0; }))
+      << "hub " << Describe(hub_->LinkStatus()) << "\nd1 "
+      << Describe(d1_->LinkStatus());
+  // s1 writes nothing from here on; its heartbeats keep arriving.
+  const int64_t first = heard();
+  ASSERT_TRUE(WaitFor([&] { return heard() > first; }));
+  auto origins = hub_->store().OriginTimes();
+  ASSERT_OK(origins);
+  for (const auto& [origin, ms] : *origins) {
+    EXPECT_NE(origin, "s1");  // Not one change from s1.
+  }
+
+  s1_.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const int64_t stopped = heard();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(heard(), stopped);
 }
 
 TEST_F(ReplicationLinkTest, ANewStreamOfTheChildReplacesTheOldOne) {

@@ -1,0 +1,127 @@
+// Rules of the hub's evaluator added with the lifecycle work (issue 14):
+// heartbeats (a node two tiers down that makes no change but is heard from
+// through its parent's link is not "not synced"; one that falls silent is,
+// after node_sync_hours) and trainings (R6).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "monitor/campaign.h"
+#include "monitor/evaluator.h"
+#include "repl/link_core.h"
+#include "store/store.h"
+#include "testing/status_matchers.h"
+#include "tests/monitor/hub_fixture.h"
+
+namespace unionsync {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::HubFixture;
+
+constexpr int64_t kHourMs = 3'600'000;
+constexpr char kDistrict[] = "430102";
+constexpr char kStreet[] = "430102.s1";
+
+class HeartbeatTest : public ::testing::Test {
+ protected:
+  HeartbeatTest() : hub_(::testing::TempDir() + "/heartbeat-hub") {
+    hub_.RegisterDistrict(kDistrict, "430102");
+    // The district registers a street that runs its own node.
+    hub_.FromNode(kDistrict, {HubFixture::PutOrg(hub_.Org(
+                                 kStreet, kDistrict, v1::TOWNSHIP_FEDERATION,
+                                 3, kStreet, "430102"))});
+  }
+
+  // An evaluator that sees the hub's link to the district as `link`.
+  std::unique_ptr<WarningEvaluator> Evaluator(int64_t node_rules_from_ms = 0) {
+    EvaluatorOptions o;
+    o.campaign = DefaultCampaign();
+    o.link_status = [this] { return std::vector<repl::LinkStats>{link_}; };
+    o.node_rules_from_ms = node_rules_from_ms;
+    FillRuleDefaults(o.campaign.mutable_rules());
+    return std::make_unique<WarningEvaluator>(&hub_.store(), &hub_.clock(), o);
+  }
+
+  // The district's link heard now; the street as the district last heard it.
+  void Heard(int64_t street_ms) {
+    link_.side = repl::Side::kParent;
+    link_.peer = kDistrict;
+    link_.state = repl::LinkState::kStreaming;
+    link_.last_heard_ms = hub_.clock().NowMs();
+    link_.descendants_seen[kStreet] = street_ms;
+  }
+
+  bool Open(const std::string& id) {
+    auto w = hub_.store().GetWarning(id);
+    return w.ok() && w->open();
+  }
+
+  HubFixture hub_;
+  repl::LinkStats link_;
+};
+
+TEST_F(HeartbeatTest, AnIdleNodeHeardThroughItsParentIsNotWarnedAbout) {
+  const std::string street = absl::StrCat("rule/sync/", kStreet);
+  auto evaluator = Evaluator();
+  // Two days with no change from either node, but heartbeats all along.
+  hub_.clock().AdvanceMs(48 * kHourMs);
+  Heard(hub_.clock().NowMs() - 60'000);
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(street));
+  EXPECT_FALSE(Open(absl::StrCat("rule/sync/", kDistrict)));
+
+  // The street falls silent while its district is still heard from.
+  const int64_t last = hub_.clock().NowMs();
+  Heard(last);
+  hub_.clock().AdvanceMs(30 * kHourMs);
+  Heard(last);
+  ASSERT_OK(evaluator->Evaluate().status());
+  ASSERT_TRUE(Open(street));
+  EXPECT_THAT(hub_.store().GetWarning(street)->text(),
+              HasSubstr("的节点已30小时没有向上级同步数据"));
+  EXPECT_FALSE(Open(absl::StrCat("rule/sync/", kDistrict)));
+
+  // After a restart, before the heartbeats from below are back, the warning
+  // is neither cleared nor raised again; then it clears once heard.
+  Heard(hub_.clock().NowMs());
+  auto restarted = Evaluator(hub_.clock().NowMs() + 120'000);
+  ASSERT_OK(restarted->Evaluate().status());
+  EXPECT_TRUE(Open(street));
+  hub_.clock().AdvanceMs(121'000);
+  Heard(hub_.clock().NowMs());
+  ASSERT_OK(restarted->Evaluate().status());
+  EXPECT_FALSE(Open(street));
+}
+
+TEST_F(HeartbeatTest, AnOrganisationWithoutATrainingIsWarnedAbout) {
+  const std::string id = absl::StrCat("rule/training/", kDistrict);
+  auto evaluator = Evaluator();
+  hub_.clock().AdvanceMs(29 * 24 * kHourMs);
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(id));  // training_days is 30 by default.
+  hub_.clock().AdvanceMs(24 * kHourMs);
+  ASSERT_OK(evaluator->Evaluate().status());
+  ASSERT_TRUE(Open(id));
+  EXPECT_EQ(hub_.store().GetWarning(id)->kind(), v1::ADMIN_NOT_TRAINED);
+  EXPECT_THAT(hub_.store().GetWarning(id)->text(),
+              HasSubstr("登记已30天，上级工会尚未登记对其信息管理员的培训"));
+  // The city records the district administrator's training: cleared.
+  auto district = hub_.store().GetOrg(kDistrict);
+  ASSERT_OK(district.status());
+  v1::Training* t = district->add_trainings();
+  t->set_trainee("张敏");
+  t->set_date("2019-10-01");
+  t->set_trainer("市总工会");
+  WriteSet w;
+  w.PutOrg(*district);
+  ASSERT_OK(hub_.store().Commit(w, "admin").status());
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(id));
+}
+
+}  // namespace
+}  // namespace unionsync
