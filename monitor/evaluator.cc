@@ -21,6 +21,21 @@
 namespace unionsync {
 namespace {
 
+// A rule warning about one organisation (or node) `org`, keyed
+// "rule/<rule>/<org>", into `desired`.
+void AddRule(absl::btree_map<std::string, WarningSpec>* desired,
+             absl::string_view rule, const std::string& org,
+             v1::WarningKind kind, v1::Severity severity, std::string text) {
+  WarningSpec spec;
+  spec.id = absl::StrCat("rule/", rule, "/", org);
+  spec.kind = kind;
+  spec.severity = severity;
+  spec.org_id = org;
+  spec.subject = org;
+  spec.text = std::move(text);
+  (*desired)[spec.id] = std::move(spec);
+}
+
 constexpr char kAuthor[] = "system:warnings";
 constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
 constexpr int64_t kHourMs = 3600 * 1000LL;
@@ -196,31 +211,21 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     const int64_t age_days = (now - o.created_at_ms()) / kDayMs;
     ASSIGN_OR_RETURN(v1::OrgProgress p, store_->GetOrgProgress(o.id()));
     if (!p.activated() && age_days >= rules.initial_password_days()) {
-      WarningSpec spec;
-      spec.id = absl::StrCat("rule/password/", o.id());
-      spec.kind = v1::INITIAL_PASSWORD_UNCHANGED;
-      spec.severity = v1::SEVERITY_WARNING;
-      spec.org_id = o.id();
-      spec.subject = o.id();
-      spec.text =
-          absl::StrCat("「", o.name(), "」的账号和初始密码已下发", age_days,
-                       "天，信息管理员仍未修改初始密码。请尽快登录并修改"
-                       "密码，妥善保管。");
-      desired[spec.id] = std::move(spec);
+      AddRule(&desired, "password", o.id(), v1::INITIAL_PASSWORD_UNCHANGED,
+              v1::SEVERITY_WARNING,
+              absl::StrCat("「", o.name(), "」的账号和初始密码已下发", age_days,
+                           "天，信息管理员仍未修改初始密码。请尽快登录并修改"
+                           "密码，妥善保管。"));
     }
     // R6: the parent trains the administrator and records it.
     if (o.trainings_size() == 0 && age_days >= rules.training_days()) {
-      WarningSpec spec;
-      spec.id = absl::StrCat("rule/training/", o.id());
-      spec.kind = v1::ADMIN_NOT_TRAINED;
-      spec.severity = v1::SEVERITY_NOTICE;
-      spec.org_id = o.id();
-      spec.subject = o.id();
-      spec.text = absl::StrCat(
-          "「", o.name(), "」登记已", age_days,
-          "天，上级工会尚未登记对其信息管理员的培训。请上级工会组织培训，"
-          "并在“下级组织”中登记培训情况。");
-      desired[spec.id] = std::move(spec);
+      AddRule(
+          &desired, "training", o.id(), v1::ADMIN_NOT_TRAINED,
+          v1::SEVERITY_NOTICE,
+          absl::StrCat(
+              "「", o.name(), "」登记已", age_days,
+              "天，上级工会尚未登记对其信息管理员的培训。请上级工会组织培训，"
+              "并在“下级组织”中登记培训情况。"));
     }
     // A union that has entered its members and stopped is not idle unless
     // its region, system or the city is behind the trajectory; one with no
@@ -236,20 +241,14 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
       const int64_t idle_days =
           p.last_entry_ms() > 0 ? (now - p.last_entry_ms()) / kDayMs : age_days;
       if (idle_days >= rules.no_entry_days()) {
-        WarningSpec spec;
-        spec.id = absl::StrCat("rule/idle/", o.id());
-        spec.kind = v1::NO_NEW_ENTRIES;
-        spec.severity = v1::SEVERITY_NOTICE;
-        spec.org_id = o.id();
-        spec.subject = o.id();
-        spec.text =
+        AddRule(
+            &desired, "idle", o.id(), v1::NO_NEW_ENTRIES, v1::SEVERITY_NOTICE,
             p.last_entry_ms() > 0
                 ? absl::StrCat("「", o.name(), "」已", idle_days,
                                "天没有录入或更新会员信息，请按要求做好会员采集"
                                "录入。")
                 : absl::StrCat("「", o.name(), "」登记已", age_days,
-                               "天，仍未录入任何会员，请按要求采集录入。");
-        desired[spec.id] = std::move(spec);
+                               "天，仍未录入任何会员，请按要求采集录入。"));
       }
     }
   }
@@ -285,18 +284,12 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     const int64_t seen = std::max(last_seen[node], registered);
     const int64_t hours = (now - seen) / kHourMs;
     if (hours < rules.node_sync_hours()) continue;
-    WarningSpec spec;
-    spec.id = absl::StrCat("rule/sync/", node);
-    spec.kind = v1::NODE_NOT_SYNCED;
-    spec.severity = hours >= 3 * rules.node_sync_hours() ? v1::SEVERITY_SERIOUS
-                                                         : v1::SEVERITY_WARNING;
-    spec.org_id = node;
-    spec.subject = node;
-    spec.text =
-        absl::StrCat("「", name_of(node), "」的节点已", hours,
-                     "小时没有向上级同步数据，请检查服务器和网络是否正常"
-                     "运行。");
-    desired[spec.id] = std::move(spec);
+    AddRule(&desired, "sync", node, v1::NODE_NOT_SYNCED,
+            hours >= 3 * rules.node_sync_hours() ? v1::SEVERITY_SERIOUS
+                                                 : v1::SEVERITY_WARNING,
+            absl::StrCat("「", name_of(node), "」的节点已", hours,
+                         "小时没有向上级同步数据，请检查服务器和网络是否正常"
+                         "运行。"));
   }
 
   // A rule warning keeps its text while it stays open at one severity (no

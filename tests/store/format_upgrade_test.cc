@@ -30,6 +30,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::unionsync::testing::RawFiles;
 using ::unionsync::testing::StatusIs;
 using ::unionsync::testing::TempDir;
 
@@ -81,22 +82,6 @@ std::string Unpack(const TempDir& dir) {
                    ::unionsync::testing::ShellQuote(dir.path("")), " 2>&1"));
   EXPECT_EQ(rc, 0) << out;
   return dir.path("d1");
-}
-
-// Every byte of the store's files.
-std::string RawFiles(const std::string& path) {
-  std::string all;
-  for (const auto& f : std::filesystem::directory_iterator(path)) {
-    if (f.path().filename() == "LOG" ||
-        absl::StartsWith(f.path().filename().string(), "LOG.old")) {
-      continue;  // RocksDB's info log, never record data.
-    }
-    std::ifstream in(f.path(), std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    all += s.str();
-  }
-  return all;
 }
 
 // The store at `path` opened with raw RocksDB, every column family.

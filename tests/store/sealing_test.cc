@@ -35,6 +35,7 @@ constexpr char kPhone[] = "13812345678";
 constexpr char kChairPhone[] = "13987654321";
 
 using ::unionsync::testing::MakeOrg;
+using ::unionsync::testing::RawFiles;
 using ::unionsync::testing::TempDir;
 
 std::string Key(char c) { return std::string(Vault::kKeyBytes, c); }
@@ -118,18 +119,6 @@ std::string RawContents(const std::string& path) {
   }
   for (auto* x : h) db->DestroyColumnFamilyHandle(x);
   delete db;
-  return all;
-}
-
-// The bytes of every file of the store (SST files and the write-ahead log).
-std::string RawFiles(const std::string& path) {
-  std::string all;
-  for (const auto& f : std::filesystem::directory_iterator(path)) {
-    std::ifstream in(f.path(), std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    all += s.str();
-  }
   return all;
 }
 

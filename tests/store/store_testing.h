@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -56,6 +58,21 @@ inline std::unique_ptr<Store> OpenOrDie(const std::string& path,
   auto s = Store::Open(o);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : nullptr;
+}
+
+// Every byte of the store's files but RocksDB's info log (never record data),
+// for checks that no plaintext is left on disk.
+inline std::string RawFiles(const std::string& path) {
+  std::string all;
+  for (const auto& f : std::filesystem::directory_iterator(path)) {
+    const std::string name = f.path().filename().string();
+    if (name == "LOG" || name.rfind("LOG.old", 0) == 0) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    all += s.str();
+  }
+  return all;
 }
 
 }  // namespace unionsync::testing
