@@ -1,5 +1,6 @@
 #include "common/org_rules.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -244,13 +245,25 @@ absl::Status ValidateOrgProfile(const v1::Org& org) {
   return absl::OkStatus();
 }
 
+bool RegionConfirmed(const v1::Member& m) {
+  return !m.confirmed_region_code().empty() &&
+         absl::StartsWith(m.id_number(), m.confirmed_region_code());
+}
+
 absl::Status ValidateMember(const v1::Member& m, absl::CivilDay today) {
   RETURN_IF_ERROR(ValidateText("name", m.name(), 50, true));
+  if (const std::string& c = m.confirmed_region_code();
+      !c.empty() && (c.size() != 6 ||
+                     !std::all_of(c.begin(), c.end(), absl::ascii_isdigit))) {
+    return absl::InvalidArgumentError(
+        "confirmed_region_code: must be the 6 digits of the region code "
+        "confirmed, or empty");
+  }
   ASSIGN_OR_RETURN(
       const IdNumberInfo id,
       ParseIdNumber(m.id_number(), today,
-                    m.region_code_confirmed() ? RegionCheck::kConfirmedUnlisted
-                                              : RegionCheck::kListed));
+                    RegionConfirmed(m) ? RegionCheck::kConfirmedUnlisted
+                                       : RegionCheck::kListed));
   if (m.gender() == v1::GENDER_UNSPECIFIED) {
     return absl::InvalidArgumentError("gender: is required");
   }

@@ -80,6 +80,10 @@ absl::Status ValidateOrgProfile(const v1::Org& org);
 // card_number <= 32 characters of [A-Za-z0-9-]; every enum within its range.
 // INVALID_ARGUMENT naming the field.
 absl::Status ValidateMember(const v1::Member& m, absl::CivilDay today);
+// Whether the member's id_number starts with the region code a clerk
+// confirmed (Member.confirmed_region_code), so that a code no GB/T 2260 list
+// has is accepted for it.
+bool RegionConfirmed(const v1::Member& m);
 // As above with today's date in China Standard Time.
 absl::Status ValidateMember(const v1::Member& m);
 

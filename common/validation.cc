@@ -248,7 +248,7 @@ absl::StatusOr<IdNumberInfo> ParseIdNumber(absl::string_view id,
                      DivisionSource(),
                      "; check the number against the ID card, or, if the card "
                      "really carries this code, confirm it "
-                     "(region_code_confirmed)"));
+                     "(confirmed_region_code)"));
   }
   info.birth_date = birth;
   info.male = (id[16] - '0') % 2 == 1;

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/password.h"
 #include "monitor/monitor.h"
@@ -245,6 +246,9 @@ class Admin final : public Authenticator {
   const Clock* clock_;
   const AdminOptions options_;
   SessionManager sessions_;
+  // Serialises the parent's read-modify-writes of a child's registration
+  // (node/admin_registration.cc), so that two of them never lose one another.
+  absl::Mutex registration_mu_;
   // Verified against when the account is unknown (equal timing).
   std::string dummy_hash_;
   ReplicationControl* replication_ = nullptr;  // Not owned; may be null.

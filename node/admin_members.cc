@@ -52,12 +52,13 @@ void CopyEditable(const v1::Member& from, v1::Member* to) {
   to->set_gender(from.gender());
   to->set_ethnicity(from.ethnicity());
   if (!IsMaskedIdNumberOf(from.id_number(), to->id_number())) {
-    const std::string id = NormalizeIdNumber(from.id_number());
-    // A confirmation belongs to one number: a new number needs its own.
-    if (id != to->id_number()) to->set_region_code_confirmed(false);
-    to->set_id_number(id);
+    to->set_id_number(NormalizeIdNumber(from.id_number()));
   }
-  if (from.region_code_confirmed()) to->set_region_code_confirmed(true);
+  // A confirmation counts only for numbers with the code confirmed
+  // (RegionConfirmed), so one sent back with another number does nothing.
+  if (!from.confirmed_region_code().empty()) {
+    to->set_confirmed_region_code(from.confirmed_region_code());
+  }
   const std::string phone(absl::StripAsciiWhitespace(from.phone()));
   if (!IsMaskedPhoneOf(phone, to->phone())) to->set_phone(phone);
   to->set_education(from.education());
@@ -72,7 +73,7 @@ void CopyEditable(const v1::Member& from, v1::Member* to) {
 // confirmed by the clerk; empty otherwise. The code is the part of the number
 // a masked read shows too.
 std::string RegionConfirmation(const v1::Member& m) {
-  if (!m.region_code_confirmed()) return "";
+  if (!RegionConfirmed(m)) return "";
   const std::string code = m.id_number().substr(0, 6);
   if (FindDivision(code)) return "";
   return absl::StrCat("id_number region code ", code,
@@ -263,7 +264,10 @@ absl::StatusOr<v1::GetMemberResponse> Admin::GetMember(
     }
     case v1::GetMemberRequest::kIdNumber: {
       const std::string id_number = NormalizeIdNumber(req.id_number());
-      if (auto s = ValidateIdNumber(id_number); !s.ok()) {
+      // A lookup finds confirmed numbers with unlisted region codes too.
+      if (auto s = ValidateIdNumber(id_number, ChinaToday(),
+                                    RegionCheck::kConfirmedUnlisted);
+          !s.ok()) {
         return Fail(caller, kAction, "member/by-id-number", s);
       }
       auto found = store_->FindMemberByIdNumber(id_number);

@@ -63,6 +63,24 @@ absl::Status CheckKindChange(const v1::Org& parent, const v1::Org& org,
   return absl::OkStatus();
 }
 
+// The active children of `org`, every page of them.
+absl::StatusOr<std::vector<v1::Org>> ActiveChildren(const Store& store,
+                                                    const std::string& org) {
+  std::vector<v1::Org> active;
+  for (std::string after;;) {
+    ASSIGN_OR_RETURN(std::vector<v1::Org> page,
+                     store.ListChildren(org, after, 1000));
+    if (page.empty()) break;
+    after = page.back().id();
+    const bool last = page.size() < 1000;
+    for (v1::Org& c : page) {
+      if (c.status() == v1::ORG_ACTIVE) active.push_back(std::move(c));
+    }
+    if (last) break;
+  }
+  return active;
+}
+
 }  // namespace
 
 absl::StatusOr<Admin::ChildAndParent> Admin::HostedChild(
@@ -102,6 +120,7 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
+  absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
                    HostedChild(caller, kAction, req.org_id()));
   const v1::Org* org = &both.child;
@@ -124,7 +143,7 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
     corrected.set_name(req.name());
   }
   if (req.kind() != v1::ORG_KIND_UNSPECIFIED && req.kind() != org->kind()) {
-    auto children = store_->ListChildren(org->id(), "", 1000);
+    auto children = ActiveChildren(*store_, org->id());
     if (!children.ok()) return fail(children.status());
     auto counters = store_->GetCounters(org->id());
     if (!counters.ok()) return fail(counters.status());
@@ -165,6 +184,7 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
+  absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
                    HostedChild(caller, kAction, req.org_id()));
   v1::Org& org = both.child;
@@ -174,12 +194,10 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
   }
   // Bottom-up: a union with active children would leave them without a
   // parent.
-  auto children = store_->ListChildren(org.id(), "", 1000);
+  auto children = ActiveChildren(*store_, org.id());
   if (!children.ok()) return fail(children.status());
   std::vector<std::string> active_children;
-  for (const v1::Org& c : *children) {
-    if (c.status() == v1::ORG_ACTIVE) active_children.push_back(c.id());
-  }
+  for (const v1::Org& c : *children) active_children.push_back(c.id());
   if (!active_children.empty()) {
     return fail(absl::FailedPreconditionError(absl::StrCat(
         "'", org.id(), "' has ", active_children.size(),
@@ -195,11 +213,13 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
   for (std::string after;;) {
     auto page = store_->ListMembers(org.id(), after, 1000);
     if (!page.ok()) return fail(page.status());
+    if (page->empty()) break;
+    after = page->back().id();  // Before the records are moved from.
+    const bool last = page->size() < 1000;
     for (v1::Member& m : *page) {
       if (m.status() == v1::MEMBER_ACTIVE) leaving.push_back(std::move(m));
     }
-    if (page->size() < 1000) break;
-    after = page->back().id();
+    if (last) break;
     if (leaving.size() > kMaxLeaving) break;
   }
   if (!leaving.empty() && !req.members_leave()) {
@@ -262,6 +282,7 @@ absl::StatusOr<v1::RecordTrainingResponse> Admin::RecordTraining(
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
+  absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
                    HostedChild(caller, kAction, req.org_id()));
   v1::Org& org = both.child;

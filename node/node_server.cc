@@ -287,9 +287,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     eval.campaign = campaign;
     eval.link_status = links;
     eval.reconciler = node->reconciler_.get();
-    // Heartbeats from below come with the children's first probes.
+    // Heartbeats from below come with the children's first probes, one
+    // probe interval per tier at most once the links have caught up.
     eval.node_rules_from_ms =
-        clock->NowMs() + 2 * options.link.probe_interval_ms;
+        clock->NowMs() + 5 * options.link.probe_interval_ms;
     node->evaluator_ =
         std::make_unique<WarningEvaluator>(node->store_.get(), clock, eval);
   }

@@ -443,8 +443,15 @@ void LinkCore::RecordSeenBelow(const v1::DigestProbe& probe, int64_t now_ms) {
   // What the child says of nodes below it is kept only for nodes of its
   // subtree, never later than now, and within a bound, so a child cannot
   // vouch for nodes elsewhere or grow this map without limit.
-  constexpr int kMaxSeen = 100'000;
-  if (probe.descendants_seen_size() > kMaxSeen) return;
+  // At most once per half probe interval (a child probes that often when
+  // idle), since each entry costs a walk up the parent chain.
+  constexpr int kMaxSeen = 10'000;
+  if (probe.descendants_seen_size() == 0 ||
+      probe.descendants_seen_size() > kMaxSeen || now_ms < next_seen_ms_) {
+    return;
+  }
+  next_seen_ms_ =
+      now_ms + std::max<int64_t>(1'000, config_.probe_interval_ms / 2);
   for (const v1::NodeSeen& seen : probe.descendants_seen()) {
     if (seen.node_id() == peer_ || seen.seen_ms() <= 0) continue;
     auto inside = view_->InSubtree(seen.node_id(), peer_);

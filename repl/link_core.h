@@ -255,6 +255,7 @@ class LinkCore {
   bool probe_outstanding_ = false;
   int64_t next_probe_ms_ = 0;
   std::deque<std::string> probe_queue_;  // Organisations to narrow down.
+  int64_t next_seen_ms_ = 0;  // Parent: next probe whose heartbeats count.
   std::set<std::string> snapshot_sent_;  // This round, to avoid loops.
   static constexpr int kMaxRepairRounds = 3;
   int repair_rounds_ = 0;

@@ -70,7 +70,15 @@
     state.correcting = o;
     text('correct-title', '更正登记信息：' + o.name);
     $('correct-name').value = o.name;
-    kindOptions('correct-kind').value = o.kind;
+    const kinds = kindOptions('correct-kind');
+    // A kind no longer offered here stays selectable, so that a correction
+    // of the name alone never changes the kind.
+    if (state.allowedChildKinds.indexOf(o.kind) < 0) {
+      const opt = el('option', '', WB.kinds[o.kind] || o.kind);
+      opt.value = o.kind;
+      kinds.appendChild(opt);
+    }
+    kinds.value = o.kind;
     $('correct-reason').value = '';
     text('correct-error', '');
     show('correct-form', true);

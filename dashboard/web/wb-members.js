@@ -55,16 +55,17 @@
     $('member-migrant').checked = m ? !!m.migrantWorker : false;
     for (const id of fields) $(id).classList.remove('is-valid', 'is-invalid');
     text('member-id-number-error', '');
-    regionConfirm(m ? !!m.regionCodeConfirmed : false);
+    regionConfirm(false);
     show('member-form', true);
     $('member-name').focus();
   }
   // A number whose region code no list has is saved only once the clerk has
   // checked the card and says so (the server audits it); the box shows when
   // the server refuses such a number.
+  // The box is never ticked for the clerk: each confirmation is their own.
   function regionConfirm(on) {
     show('member-region-box', on);
-    $('member-region-confirm').checked = on && !!(state.editing && state.editing.regionCodeConfirmed);
+    $('member-region-confirm').checked = false;
   }
   $('member-add-open').addEventListener('click', () => openForm(null));
   $('member-cancel').addEventListener('click', () => show('member-form', false));
@@ -91,8 +92,11 @@
       workplace: $('member-workplace').value.trim(),
       cardNumber: $('member-card').value.trim(),
       migrantWorker: $('member-migrant').checked,
-      regionCodeConfirmed: !$('member-region-box').hidden && $('member-region-confirm').checked,
     });
+    // The code the clerk confirmed; a number read back masked shows it too.
+    member.confirmedRegionCode =
+      !$('member-region-box').hidden && $('member-region-confirm').checked
+        ? member.idNumber.slice(0, 6) : '';
     try {
       await api(state.editing ? 'AdminService.UpdateMember' : 'AdminService.AddMember', { member });
       show('member-form', false);
@@ -100,7 +104,7 @@
       await load(false);
     } catch (e) {
       text('member-error', e.text);
-      if (e.text.indexOf('region_code_confirmed') >= 0) {
+      if (e.text.indexOf('confirmed_region_code') >= 0) {
         text('member-error', '公民身份号码的前六位（地区码）' + member.idNumber.slice(0, 6) +
           '不在国家行政区划代码表（GB/T 2260）中。请核对身份证原件；如证件上确为此号码，' +
           '请勾选上方的确认框后再保存。');

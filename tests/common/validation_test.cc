@@ -163,7 +163,7 @@ TEST(ValidateIdNumberTest, RegionCodeMustBeAListedDivision) {
                AllOf(HasSubstr("region code 439999 (characters 1-6) is not an "
                                "administrative division code"),
                      HasSubstr("GB/T 2260 revisions 2002-12 to 2016-07"),
-                     HasSubstr("region_code_confirmed"))));
+                     HasSubstr("confirmed_region_code"))));
   // 112302 is under Beijing's province code but no list has it.
   EXPECT_THAT(ValidateIdNumber(WithCheck("11230219900101001"), kToday),
               StatusIs(kInvalid, HasSubstr("region code 112302")));

@@ -28,12 +28,16 @@ constexpr char kStreet[] = "430102.s1";
 
 class HeartbeatTest : public ::testing::Test {
  protected:
-  HeartbeatTest() : hub_(::testing::TempDir() + "/heartbeat-hub") {
+  // One store per test: ctest runs the tests of this file side by side.
+  HeartbeatTest()
+      : hub_(absl::StrCat(
+            ::testing::TempDir(), "/rules-hub-",
+            ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
     hub_.RegisterDistrict(kDistrict, "430102");
     // The district registers a street that runs its own node.
     hub_.FromNode(kDistrict, {HubFixture::PutOrg(hub_.Org(
-                                 kStreet, kDistrict, v1::TOWNSHIP_FEDERATION,
-                                 3, kStreet, "430102"))});
+                                 kStreet, kDistrict, v1::TOWNSHIP_FEDERATION, 3,
+                                 kStreet, "430102"))});
   }
 
   // An evaluator that sees the hub's link to the district as `link`.
@@ -98,7 +102,12 @@ TEST_F(HeartbeatTest, AnIdleNodeHeardThroughItsParentIsNotWarnedAbout) {
 }
 
 TEST_F(HeartbeatTest, AnOrganisationWithoutATrainingIsWarnedAbout) {
-  const std::string id = absl::StrCat("rule/training/", kDistrict);
+  // A union hosted at the district's node, registered by the district.
+  constexpr char kUnion[] = "430102.g1";
+  hub_.FromNode(kDistrict, {HubFixture::PutOrg(hub_.Org(
+                               kUnion, kDistrict, v1::INDEPENDENT_GRASSROOTS, 3,
+                               kDistrict, "430102"))});
+  const std::string id = absl::StrCat("rule/training/", kUnion);
   auto evaluator = Evaluator();
   hub_.clock().AdvanceMs(29 * 24 * kHourMs);
   ASSERT_OK(evaluator->Evaluate().status());
@@ -109,16 +118,17 @@ TEST_F(HeartbeatTest, AnOrganisationWithoutATrainingIsWarnedAbout) {
   EXPECT_EQ(hub_.store().GetWarning(id)->kind(), v1::ADMIN_NOT_TRAINED);
   EXPECT_THAT(hub_.store().GetWarning(id)->text(),
               HasSubstr("登记已30天，上级工会尚未登记对其信息管理员的培训"));
-  // The city records the district administrator's training: cleared.
-  auto district = hub_.store().GetOrg(kDistrict);
-  ASSERT_OK(district.status());
-  v1::Training* t = district->add_trainings();
+  // A node's own organisation keeps its registration at its node, where no
+  // training can be recorded yet: not warned about.
+  EXPECT_FALSE(Open(absl::StrCat("rule/training/", kDistrict)));
+  // The district records the union administrator's training: cleared.
+  auto union_org = hub_.store().GetOrg(kUnion);
+  ASSERT_OK(union_org.status());
+  v1::Training* t = union_org->add_trainings();
   t->set_trainee("张敏");
   t->set_date("2019-10-01");
-  t->set_trainer("市总工会");
-  WriteSet w;
-  w.PutOrg(*district);
-  ASSERT_OK(hub_.store().Commit(w, "admin").status());
+  t->set_trainer("芙蓉区总工会");
+  hub_.FromNode(kDistrict, {HubFixture::PutOrg(*union_org)});
   ASSERT_OK(evaluator->Evaluate().status());
   EXPECT_FALSE(Open(id));
 }

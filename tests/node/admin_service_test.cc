@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/mask.h"
+#include "common/validation.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "node/node_server.h"
@@ -630,6 +631,7 @@ TEST_F(AdminServiceTest, ParentDissolvesAChildAndItIsKeptInHistory) {
   EXPECT_EQ(after.activated_orgs(), before.activated_orgs() - 1);
   EXPECT_EQ(after.orgs_with_members(), before.orgs_with_members() - 1);
   // Dissolved once: a second time, a correction or a new member is refused.
+  // (A union with more records than one page is the next test.)
   EXPECT_EQ(Call(&S::DissolveOrg, d1_, req).code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   v1::CorrectOrgRegistrationRequest rename;
@@ -685,6 +687,69 @@ TEST_F(AdminServiceTest, ParentRecordsATrainingOfItsChildsAdministrator) {
   profile.mutable_profile()->add_trainings()->set_trainee("王五");
   EXPECT_THAT(Call(&S::UpdateOrgProfile, g1_, profile).message(),
               HasSubstr("profile.trainings"));
+}
+
+TEST_F(AdminServiceTest, AUnionWithManyMembersIsDissolvedWithAllOfThem) {
+  BuildTree();
+  // 2,500 members, more than two pages of the member scan.
+  constexpr int kMembers = 2500;
+  WriteSet w;
+  for (int i = 0; i < kMembers; ++i) {
+    v1::Member m = gen_.Member("g1");
+    m.set_id(absl::StrCat("m", 10000 + i));
+    m.set_org_id("g1");
+    m.set_status(v1::MEMBER_ACTIVE);
+    w.PutMember(m, WriteSet::Mode::kCreate);
+  }
+  ASSERT_OK(node_->store().Commit(w, "g1admin").status());
+  ASSERT_EQ(Counters("g1").members(), kMembers);
+  v1::DissolveOrgRequest req;
+  req.set_org_id("g1");
+  req.set_reason("企业注销");
+  EXPECT_THAT(Call(&S::DissolveOrg, d1_, req).message(),
+              HasSubstr("has 2500 active members"));
+  req.set_members_leave(true);
+  v1::DissolveOrgResponse resp;
+  ASSERT_TRUE(Call(&S::DissolveOrg, d1_, req, &resp).status.ok());
+  EXPECT_EQ(resp.members_left(), kMembers);
+  EXPECT_EQ(Counters("g1").members(), 0);
+  EXPECT_EQ(Counters("d1").members(), 0);
+}
+
+TEST_F(AdminServiceTest, AConfirmedRegionCodeCountsForThatCodeOnly) {
+  BuildTree();
+  auto id_with = [](const std::string& first17) {
+    return first17 + IdNumberCheckChar(first17);
+  };
+  v1::Member m = NewMember();
+  m.set_id_number(id_with("43999919900101003"));  // 439999: in no list.
+  m.set_gender(v1::MALE);
+  v1::AddMemberResponse added;
+  Rpc refused = AddMember(g1_, m, &added);
+  EXPECT_EQ(refused.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.message(), HasSubstr("confirmed_region_code"));
+  m.set_confirmed_region_code("4399");
+  EXPECT_THAT(AddMember(g1_, m, &added).message(),
+              HasSubstr("confirmed_region_code: must be the 6 digits"));
+  m.set_confirmed_region_code("439999");
+  ASSERT_TRUE(AddMember(g1_, m, &added).status.ok());
+  EXPECT_THAT(LastAudit().detail(),
+              HasSubstr("region code 439999 is in no GB/T 2260 list; "
+                        "confirmed by the clerk"));
+  // Found by its number like any other.
+  v1::GetMemberRequest get;
+  get.set_id_number(m.id_number());
+  v1::GetMemberResponse got;
+  ASSERT_TRUE(Call(&S::GetMember, g1_, get, &got).status.ok());
+  EXPECT_EQ(got.member().id(), added.member().id());
+  // The confirmation sent back with a number of another unlisted code does
+  // not confirm that code.
+  v1::UpdateMemberRequest update;
+  *update.mutable_member() = added.member();
+  update.mutable_member()->set_id_number(id_with("43999819900101003"));
+  Rpc other = Call(&S::UpdateMember, g1_, update);
+  EXPECT_EQ(other.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(other.message(), HasSubstr("region code 439998"));
 }
 
 // --- Accounts
