@@ -123,9 +123,9 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
   absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
                    HostedChild(caller, kAction, req.org_id()));
-  const v1::Org* org = &both.child;
-  const v1::Org* parent = &both.parent;
-  if (auto s = ValidateText("reason", req.reason(), 200, true); !s.ok())
+  const v1::Org& org = both.child;
+  if (auto s = ValidateText("reason", req.reason(), kMaxReasonChars, true);
+      !s.ok())
     return fail(s);
   if (!req.name().empty()) {
     if (auto s = ValidateText("name", req.name(), 100, true); !s.ok())
@@ -136,23 +136,23 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
         "kind: ", static_cast<int>(req.kind()), " is not a valid value")));
   }
   std::vector<std::string> what;
-  v1::Org corrected = *org;
-  if (!req.name().empty() && req.name() != org->name()) {
+  v1::Org corrected = org;
+  if (!req.name().empty() && req.name() != org.name()) {
     what.push_back(
-        absl::StrCat("name '", org->name(), "' -> '", req.name(), "'"));
+        absl::StrCat("name '", org.name(), "' -> '", req.name(), "'"));
     corrected.set_name(req.name());
   }
-  if (req.kind() != v1::ORG_KIND_UNSPECIFIED && req.kind() != org->kind()) {
-    auto children = ActiveChildren(*store_, org->id());
+  if (req.kind() != v1::ORG_KIND_UNSPECIFIED && req.kind() != org.kind()) {
+    auto children = ActiveChildren(*store_, org.id());
     if (!children.ok()) return fail(children.status());
-    auto counters = store_->GetCounters(org->id());
+    auto counters = store_->GetCounters(org.id());
     if (!counters.ok()) return fail(counters.status());
-    if (auto s = CheckKindChange(*parent, *org, req.kind(), *children,
+    if (auto s = CheckKindChange(both.parent, org, req.kind(), *children,
                                  counters->members());
         !s.ok()) {
       return fail(s);
     }
-    what.push_back(absl::StrCat("kind ", OrgKindCode(org->kind()), " -> ",
+    what.push_back(absl::StrCat("kind ", OrgKindCode(org.kind()), " -> ",
                                 OrgKindCode(req.kind())));
     corrected.set_kind(req.kind());
   }
