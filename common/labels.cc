@@ -20,6 +20,8 @@ const char* WarningKindName(v1::WarningKind kind) {
       return "审计日志异常";
     case v1::ADMIN_NOT_TRAINED:
       return "信息管理员未培训";
+    case v1::PROFILE_INCOMPLETE:
+      return "组织资料不完整";
     default:
       return "其他";
   }

@@ -1,5 +1,5 @@
 // The workbench's files (dashboard/web/ and the Debian libjs-* libraries),
-// embedded in the binary at build time by dashboard/embed.cmake. Private to
+// embedded in the binary at build time by cmake/embed_files.cmake. Private to
 // dashboard/.
 #ifndef UNIONSYNC_DASHBOARD_WEB_ASSETS_H_
 #define UNIONSYNC_DASHBOARD_WEB_ASSETS_H_

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/container/flat_hash_set.h"
@@ -10,25 +12,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "common/divisions.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "monitor/campaign_files.h"
 
 namespace unionsync {
 namespace {
 
 constexpr int64_t kMaxCount = 1'000'000'000;
-
-v1::Milestone MakeMilestone(const char* date, double grassroots,
-                            int64_t members, double members_fraction) {
-  v1::Milestone m;
-  m.set_date(date);
-  m.set_grassroots_fraction(grassroots);
-  m.set_members(members);
-  m.set_members_fraction(members_fraction);
-  return m;
-}
+constexpr char kShippedCampaign[] = "changsha-2019-2020.textproto";
 
 absl::Status ValidateMilestones(
     absl::string_view field, absl::string_view start,
@@ -92,55 +87,53 @@ void FillRuleDefaults(v1::WarningRules* rules) {
   if (rules->node_sync_hours() <= 0) rules->set_node_sync_hours(24);
   if (rules->escalate_days() <= 0) rules->set_escalate_days(7);
   if (rules->training_days() <= 0) rules->set_training_days(30);
+  if (rules->profile_days() <= 0) rules->set_profile_days(14);
   if (rules->behind_tolerance() <= 0) rules->set_behind_tolerance(0.05);
   if (rules->evaluate_every_seconds() <= 0) {
     rules->set_evaluate_every_seconds(60);
   }
 }
 
-v1::CampaignConfig DefaultCampaign() {
-  v1::CampaignConfig c;
-  c.set_name("2019-2020年工会组织和会员实名制数据库建设");
-  c.set_start_date("2019-09-01");
-  c.set_expected_grassroots(20000);
-  c.set_expected_members(2000000);
-  *c.add_milestones() = MakeMilestone("2019-12-31", 0.8, 800000, 0);
-  *c.add_milestones() = MakeMilestone("2020-06-30", 1.0, 0, 1.0);
-  static const std::pair<const char*, const char*> kRegions[] = {
-      {"430102", "芙蓉区"}, {"430103", "天心区"}, {"430104", "岳麓区"},
-      {"430105", "开福区"}, {"430111", "雨花区"}, {"430112", "望城区"},
-      {"430121", "长沙县"}, {"430181", "浏阳市"}, {"430182", "宁乡市"}};
-  for (const auto& [code, name] : kRegions) {
-    v1::AreaTarget* a = c.add_areas();
-    a->set_scope(absl::StrCat("region:", code));
-    a->set_label(name);
+absl::string_view ShippedCampaignText() {
+  for (const campaign_files::CampaignFile* f = campaign_files::kCampaignFiles;
+       f->name != nullptr; ++f) {
+    if (absl::string_view(f->name) == kShippedCampaign) {
+      return absl::string_view(reinterpret_cast<const char*>(f->bytes),
+                               f->size);
+    }
   }
-  FillRuleDefaults(c.mutable_rules());
-  return c;
+  return "";
 }
 
+namespace {
+
+// Parsed once; a shipped file that does not parse is a defect of the build,
+// which tests/monitor/campaign_test.cc catches.
+const v1::CampaignConfig& Shipped() {
+  static const v1::CampaignConfig* const kShipped = [] {
+    auto parsed = ParseCampaign(ShippedCampaignText());
+    if (!parsed.ok()) {
+      std::cerr << "monitor/campaigns/" << kShippedCampaign << ": "
+                << parsed.status().message() << "\n";
+      std::abort();
+    }
+    return new v1::CampaignConfig(*std::move(parsed));
+  }();
+  return *kShipped;
+}
+
+}  // namespace
+
+v1::CampaignConfig DefaultCampaign() { return Shipped(); }
+
 std::string DefaultLabel(absl::string_view scope) {
-  static const std::pair<const char*, const char*> kLabels[] = {
-      {"region:430102", "芙蓉区"},
-      {"region:430103", "天心区"},
-      {"region:430104", "岳麓区"},
-      {"region:430105", "开福区"},
-      {"region:430111", "雨花区"},
-      {"region:430112", "望城区"},
-      {"region:430121", "长沙县"},
-      {"region:430181", "浏阳市"},
-      {"region:430182", "宁乡市"},
-      {"system:education", "教育系统"},
-      {"system:health", "卫生健康系统"},
-      {"system:transport", "交通运输系统"},
-      {"system:finance", "金融系统"},
-      {"system:construction", "建设系统"},
-      {"system:manufacturing", "机械冶金系统"},
-      {"system:commerce", "商贸系统"},
-      {"system:energy", "能源系统"},
-      {"system:public_service", "机关事业系统"}};
-  for (const auto& [key, label] : kLabels) {
-    if (scope == key) return label;
+  if (const v1::AreaTarget* a = FindArea(Shipped(), scope)) {
+    return a->label();
+  }
+  if (absl::StartsWith(scope, "region:")) {
+    if (auto d = FindDivision(scope.substr(7)); d.has_value()) {
+      return std::string(d->name);
+    }
   }
   return "";
 }
@@ -211,6 +204,7 @@ absl::Status ValidateCampaign(const v1::CampaignConfig& config) {
       r.initial_password_days() > 3650 || r.node_sync_hours() > 87600 ||
       r.escalate_days() > 3650 || r.evaluate_every_seconds() > 86400 ||
       r.training_days() < 0 || r.training_days() > 3650 ||
+      r.profile_days() < 0 || r.profile_days() > 3650 ||
       !(r.behind_tolerance() >= 0.0 && r.behind_tolerance() <= 1.0)) {
     return absl::InvalidArgumentError("rules: a value is out of range");
   }

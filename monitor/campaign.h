@@ -13,20 +13,25 @@
 
 namespace unionsync {
 
-// R8's campaign: by 2019-12-31 at least 80% of the grassroots organisations
-// and 800,000 members; by 2020-06-30 all of them (20,000 grassroots unions
-// and 2,000,000 members expected city-wide), starting 2019-09-01, with the
-// nine county-level divisions of Changsha as regions. Rules at their defaults.
+// The shipped campaign, monitor/campaigns/changsha-2019-2020.textproto,
+// embedded at build time: R8's dates and city-wide counts (by 2019-12-31 at
+// least 80% of 20,000 grassroots unions and 800,000 members, by 2020-06-30
+// all of them and 2,000,000 members, from 2019-09-01), with expected counts
+// for the nine county-level divisions of Changsha and nine industry systems
+// that the city replaces with its own statistics. The hub's default.
 v1::CampaignConfig DefaultCampaign();
+// That file's text, for operators to start their own from.
+absl::string_view ShippedCampaignText();
 
-// The Chinese name of a Changsha region ("region:430102" -> "芙蓉区") or of
-// a common industry system ("system:education" -> "教育系统"); "" if unknown.
-// Used when the configuration gives no label.
+// The Chinese name of a scope when the configuration gives no label: the
+// shipped campaign's ("system:education" -> "教育系统"), or for a region the
+// GB/T 2260 name of its code ("region:430102" -> "芙蓉区"); "" if unknown.
 std::string DefaultLabel(absl::string_view scope);
 
 // Fills unset warning rules with their defaults (14 days without entries,
-// 7 days with the initial password, 24 hours without sync, escalation after
-// 7 days, 5 points behind the trajectory, evaluation every 60 s).
+// 7 days with the initial password, 14 days with an incomplete profile,
+// 24 hours without sync, escalation after 7 days, 30 days without a
+// recorded training, 5 points behind the trajectory, evaluation every 60 s).
 void FillRuleDefaults(v1::WarningRules* rules);
 
 // Checks a configuration: dates, fractions in [0, 1], milestones in date

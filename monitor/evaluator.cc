@@ -36,6 +36,34 @@ void AddRule(absl::btree_map<std::string, WarningSpec>* desired,
   (*desired)[spec.id] = std::move(spec);
 }
 
+// A BEHIND_TARGET warning about `scope` at `org`, keyed
+// "rule/behind/<scope>/<org>": serious when more than twice the tolerance
+// behind.
+void AddBehind(absl::btree_map<std::string, WarningSpec>* desired,
+               const std::string& scope, const std::string& org,
+               const v1::Progress& p, const v1::WarningRules& rules,
+               absl::string_view lead, absl::string_view ask) {
+  auto gap = [](int64_t target, int64_t have, int64_t expected) {
+    return expected > 0 ? static_cast<double>(target - have) / expected : 0.0;
+  };
+  const double worst = std::max(
+      gap(p.target_grassroots_today(), p.grassroots(), p.expected_grassroots()),
+      gap(p.target_members_today(), p.members(), p.expected_members()));
+  WarningSpec spec;
+  spec.id = absl::StrCat("rule/behind/", scope, "/", org);
+  spec.kind = v1::BEHIND_TARGET;
+  spec.severity = worst > 2 * rules.behind_tolerance() ? v1::SEVERITY_SERIOUS
+                                                       : v1::SEVERITY_WARNING;
+  spec.org_id = org;
+  spec.subject = scope;
+  spec.text = absl::StrCat(
+      p.label(), lead, "基层工会已录入", p.grassroots(),
+      "个，按计划截至今日应达到", p.target_grassroots_today(), "个（预计共",
+      p.expected_grassroots(), "个）；会员已录入", p.members(),
+      "人，按计划应达到", p.target_members_today(), "人。", ask);
+  (*desired)[spec.id] = std::move(spec);
+}
+
 constexpr char kAuthor[] = "system:warnings";
 constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
 constexpr int64_t kHourMs = 3600 * 1000LL;
@@ -174,31 +202,35 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
     // The root answers for the city and for areas without an organisation
     // (once it is registered).
     if (warned.empty() && index.contains(root)) warned.push_back(root);
-    const double gap_g = p.expected_grassroots() > 0
-                             ? static_cast<double>(p.target_grassroots_today() -
-                                                   p.grassroots()) /
-                                   p.expected_grassroots()
-                             : 0;
-    const double gap_m =
-        p.expected_members() > 0
-            ? static_cast<double>(p.target_members_today() - p.members()) /
-                  p.expected_members()
-            : 0;
-    const bool serious = std::max(gap_g, gap_m) > 2 * rules.behind_tolerance();
     for (const std::string& org : warned) {
-      WarningSpec spec;
-      spec.id = absl::StrCat("rule/behind/", scope, "/", org);
-      spec.kind = v1::BEHIND_TARGET;
-      spec.severity = serious ? v1::SEVERITY_SERIOUS : v1::SEVERITY_WARNING;
-      spec.org_id = org;
-      spec.subject = scope;
-      spec.text = absl::StrCat(
-          p.label(), "录入进度落后于计划：基层工会已录入", p.grassroots(),
-          "个，按计划截至今日应达到", p.target_grassroots_today(), "个（预计共",
-          p.expected_grassroots(), "个）；会员已录入", p.members(),
-          "人，按计划应达到", p.target_members_today(),
-          "人。请督促下级工会加快采集录入。");
-      desired[spec.id] = std::move(spec);
+      AddBehind(&desired, scope, org, p, rules, "录入进度落后于计划：",
+                "请督促下级工会加快采集录入。");
+    }
+  }
+
+  // 1b. Behind the targets parents set for their children (SetChildTarget),
+  // at every tier: the child is warned, and the warning escalates to the
+  // parent like any other.
+  for (const v1::Org& parent : orgs) {
+    for (const v1::ChildTarget& t : parent.child_targets()) {
+      auto it = index.find(t.child_id());
+      if (it == index.end()) continue;
+      const v1::Org& child = orgs[it->second];
+      if (child.parent_id() != parent.id() ||
+          child.status() != v1::ORG_ACTIVE) {
+        continue;
+      }
+      const std::string scope = absl::StrCat("org:", child.id());
+      ASSIGN_OR_RETURN(ScopeRef ref, ResolveScope(*store_, campaign, scope));
+      ASSIGN_OR_RETURN(v1::Progress p,
+                       ComputeProgress(*store_, campaign, ref, today));
+      if (!p.behind()) continue;
+      AddBehind(
+          &desired, scope, child.id(), p, rules,
+          absl::StrCat("录入进度落后于「", parent.name(), "」设定的目标："),
+          child.tier() < 4 && !IsGrassroots(child.kind())
+              ? "请督促下级工会加快采集录入。"
+              : "请加快会员采集录入。");
     }
   }
 
@@ -229,6 +261,16 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
               "「", o.name(), "」登记已", age_days,
               "天，上级工会尚未登记对其信息管理员的培训。请上级工会组织培训，"
               "并在“下级组织”中登记培训情况。"));
+    }
+    // R3: the organisation completes its own profile.
+    if (o.profile_completeness() < 100 && age_days >= rules.profile_days()) {
+      AddRule(
+          &desired, "profile", o.id(), v1::PROFILE_INCOMPLETE,
+          v1::SEVERITY_NOTICE,
+          absl::StrCat("「", o.name(), "」登记已", age_days,
+                       "天，组织资料仍不完整（完整度", o.profile_completeness(),
+                       "%）。请信息管理员在“本单位信息”中补全信用代码、"
+                       "负责人、职工人数等资料。"));
     }
     // A union that has entered its members and stopped is not idle unless
     // its region, system or the city is behind the trajectory; one with no

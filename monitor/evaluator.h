@@ -7,8 +7,14 @@
 //     no member entered for N days, when it has no member at all or its
 //     region, system or the city is behind (a union that entered its members
 //     and stopped is done, not idle);
+//   - BEHIND_TARGET also for an organisation more than the tolerance below the
+//     target its parent set for it (SetChildTarget), at any tier (warned: the
+//     organisation itself);
 //   - INITIAL_PASSWORD_UNCHANGED: an active organisation registered for N days
 //     whose data administrator has not replaced the initial password;
+//   - PROFILE_INCOMPLETE: an active organisation registered for N days whose
+//     profile is not complete (R3);
+//   - ADMIN_NOT_TRAINED: no training recorded by the parent after N days (R6);
 //   - NODE_NOT_SYNCED: a node from which nothing has arrived for N hours.
 // Duplicate and invalid data come from the reconciler (monitor/reconciler.h).
 // A warning open longer than the escalation delay is escalated to the parent

@@ -32,6 +32,16 @@ std::string CsvField(absl::string_view v) {
 
 }  // namespace
 
+const v1::ChildTarget* FindChildTarget(const v1::Org& parent,
+                                       absl::string_view child_id) {
+  // A record from a peer is not trusted to be in order: a plain scan (a
+  // parent has hundreds of children at most).
+  for (const v1::ChildTarget& t : parent.child_targets()) {
+    if (t.child_id() == child_id) return &t;
+  }
+  return nullptr;
+}
+
 absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
                                       const v1::CampaignConfig& config,
                                       absl::string_view scope) {
@@ -54,8 +64,8 @@ absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
           absl::StrCat("scope: malformed '", scope, "'"));
     }
     ref.store_scope = absl::StrCat(region ? "r:" : "y:", value);
-    ref.area = FindArea(config, scope);
-    ref.label = ref.area != nullptr && !ref.area->label().empty()
+    if (const v1::AreaTarget* a = FindArea(config, scope)) ref.area = *a;
+    ref.label = ref.area.has_value() && !ref.area->label().empty()
                     ? ref.area->label()
                     : DefaultLabel(scope);
     if (ref.label.empty()) ref.label = std::string(value);
@@ -72,13 +82,33 @@ absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
     ref.label = org->name();
     if (org->parent_id().empty()) {
       ref.city = true;
-    } else if (org->tier() == 2 && !org->region().empty() &&
-               (org->kind() == v1::DISTRICT_FEDERATION ||
-                org->kind() == v1::DEV_ZONE_FEDERATION)) {
-      ref.area = FindArea(config, absl::StrCat("region:", org->region()));
-    } else if (org->tier() == 2 && org->kind() == v1::INDUSTRY_UNION) {
-      ref.area = FindArea(config, absl::StrCat("system:", org->system()));
+      return ref;
     }
+    // The parent's own target for it, when the parent set one (and this
+    // node holds the parent: not at a node whose own organisation it is).
+    auto parent = store.GetOrg(org->parent_id());
+    if (parent.ok()) {
+      if (const v1::ChildTarget* t = FindChildTarget(*parent, id)) {
+        v1::AreaTarget& a = ref.area.emplace();
+        a.set_scope(std::string(scope));
+        a.set_label(org->name());
+        a.set_expected_grassroots(t->expected_grassroots());
+        a.set_expected_members(t->expected_members());
+        ref.parent_target = true;
+        return ref;
+      }
+    } else if (!absl::IsNotFound(parent.status())) {
+      return parent.status();
+    }
+    const v1::AreaTarget* area = nullptr;
+    if (org->tier() == 2 && !org->region().empty() &&
+        (org->kind() == v1::DISTRICT_FEDERATION ||
+         org->kind() == v1::DEV_ZONE_FEDERATION)) {
+      area = FindArea(config, absl::StrCat("region:", org->region()));
+    } else if (org->tier() == 2 && org->kind() == v1::INDUSTRY_UNION) {
+      area = FindArea(config, absl::StrCat("system:", org->system()));
+    }
+    if (area != nullptr) ref.area = *area;
     return ref;
   }
   return absl::InvalidArgumentError(
@@ -99,7 +129,7 @@ absl::StatusOr<v1::Progress> ComputeProgress(const Store& store,
   v1::Progress p;
   p.set_scope(ref.scope);
   p.set_label(ref.label);
-  const v1::AreaTarget* area = ref.city ? nullptr : ref.area;
+  const v1::AreaTarget* area = ref.city ? nullptr : ref.area_or_null();
   if (ref.city) {
     p.set_expected_grassroots(config.expected_grassroots());
     p.set_expected_members(config.expected_members());
@@ -159,7 +189,7 @@ absl::StatusOr<std::vector<v1::TimePoint>> ComputeSeries(
     return absl::InvalidArgumentError("a time series spans at most 10 years");
   }
   ASSIGN_OR_RETURN(auto days, store.ReadDays(ref.store_scope, "", to));
-  const v1::AreaTarget* area = ref.city ? nullptr : ref.area;
+  const v1::AreaTarget* area = ref.city ? nullptr : ref.area_or_null();
   std::vector<v1::TimePoint> out;
   int64_t g = 0, m = 0;
   size_t i = 0;

@@ -4,6 +4,7 @@
 #ifndef UNIONSYNC_MONITOR_PROGRESS_H_
 #define UNIONSYNC_MONITOR_PROGRESS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,22 @@ struct ScopeRef {
   std::string scope;  // "city", "region:<code>", "system:<name>", "org:<id>"
   std::string store_scope;  // "all", "r:<code>", "y:<name>", "t:<id>"
   std::string label;        // Chinese
-  const v1::AreaTarget* area = nullptr;  // Expected counts; null: the city's
+  // Expected counts: the campaign's for a region or system (and for the
+  // district, zone or industry union that answers for it), or the parent's
+  // target for an organisation (SetChildTarget), which comes first. Unset:
+  // none, or the city's when `city`.
+  std::optional<v1::AreaTarget> area;
   bool city = false;  // Use the city-wide expected counts and milestones
+  bool parent_target = false;  // `area` is the parent's target for the org.
+
+  const v1::AreaTarget* area_or_null() const {
+    return area.has_value() ? &*area : nullptr;
+  }
 };
+
+// The target `parent` set for its child `child_id`, or null.
+const v1::ChildTarget* FindChildTarget(const v1::Org& parent,
+                                       absl::string_view child_id);
 
 // Resolves an API scope name. INVALID_ARGUMENT for a malformed one.
 absl::StatusOr<ScopeRef> ResolveScope(const Store& store,

@@ -108,6 +108,8 @@ class Admin final : public Authenticator {
       const CallContext& ctx, const v1::DissolveOrgRequest& req);
   absl::StatusOr<v1::RecordTrainingResponse> RecordTraining(
       const CallContext& ctx, const v1::RecordTrainingRequest& req);
+  absl::StatusOr<v1::SetChildTargetResponse> SetChildTarget(
+      const CallContext& ctx, const v1::SetChildTargetRequest& req);
 
   absl::StatusOr<v1::CreateAccountResponse> CreateAccount(
       const CallContext& ctx, const v1::CreateAccountRequest& req);
@@ -249,6 +251,9 @@ class Admin final : public Authenticator {
   // Serialises the parent's read-modify-writes of a child's registration
   // (node/admin_registration.cc), so that two of them never lose one another.
   absl::Mutex registration_mu_;
+  // Serialises the read-modify-writes of an organisation's own profile
+  // (UpdateOrgProfile, SetChildTarget).
+  absl::Mutex profile_mu_;
   // Verified against when the account is unknown (equal timing).
   std::string dummy_hash_;
   ReplicationControl* replication_ = nullptr;  // Not owned; may be null.

@@ -388,13 +388,18 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
   auto fail = [&](absl::Status s) {
     return Fail(caller, kAction, target, std::move(s));
   };
+  const v1::Org& p = req.profile();
+  if (p.child_targets_size() > 0) {
+    return fail(absl::InvalidArgumentError(
+        "profile.child_targets: a child's target is set with SetChildTarget"));
+  }
+  absl::MutexLock lock(&profile_mu_);
   auto current = HostedOrg(req.org_id());
   if (!current.ok()) return fail(current.status());
   if (current->status() != v1::ORG_ACTIVE) {
     return fail(absl::FailedPreconditionError("the organisation is dissolved"));
   }
   v1::Org org = *current;
-  const v1::Org& p = req.profile();
   // The registration is the parent tier's; a change to it sent here would be
   // dropped, so it is refused (a field sent back unchanged is fine).
   if (std::string field = ChangedRegistrationField(p, org); !field.empty()) {

@@ -72,6 +72,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   US_ADMIN_RPC(CorrectOrgRegistration)
   US_ADMIN_RPC(DissolveOrg)
   US_ADMIN_RPC(RecordTraining)
+  US_ADMIN_RPC(SetChildTarget)
   US_ADMIN_RPC(CreateAccount)
   US_ADMIN_RPC(ListAccounts)
   US_ADMIN_RPC(DisableAccount)

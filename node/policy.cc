@@ -38,6 +38,9 @@ constexpr ActionPolicy kPolicies[] = {
     {"RecordTraining", "AdminService/RecordTraining", kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node "
      "(R6)"},
+    {"SetChildTarget", "AdminService/SetChildTarget", kDataAdmin, false,
+     "direct children of the caller's own organisation; kept in its own "
+     "profile (R8)"},
     {"DissolveOrg", "AdminService/DissolveOrg", kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node, "
      "with no active children (R2)"},

@@ -105,6 +105,7 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
   US_WEB_ADMIN(CorrectOrgRegistration)
   US_WEB_ADMIN(DissolveOrg)
   US_WEB_ADMIN(RecordTraining)
+  US_WEB_ADMIN(SetChildTarget)
   US_WEB_ADMIN(CreateAccount)
   US_WEB_ADMIN(ListAccounts)
   US_WEB_ADMIN(DisableAccount)

@@ -69,6 +69,7 @@ void CopyProfile(const v1::Org& from, v1::Org* to) {
   to->set_address(from.address());
   to->set_profile_completeness(from.profile_completeness());
   to->set_updated_at_ms(from.updated_at_ms());
+  *to->mutable_child_targets() = from.child_targets();
 }
 
 // True when a change's record (or a side of its conflict) has a `sealed`

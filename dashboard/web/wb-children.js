@@ -1,5 +1,5 @@
-// 下级组织: the children at a glance (activated, profile, members, last sync,
-// warnings), registering a child with the kinds allowed under this
+// 下级组织: the children at a glance (activated, profile, members, progress
+// against the target set for them, last sync, warnings), their targets, registering a child with the kinds allowed under this
 // organisation (R1.1), and its accounts: reset a password, disable a leaver,
 // create the successor (R10.3). Every new password is shown once, on a
 // printable handover slip (开通通知单).
@@ -14,15 +14,18 @@
     show('correct-form', false);
     show('dissolve-form', false);
     show('training-form', false);
+    show('target-form', false);
     const admin = state.who.role === 'DATA_ADMIN';
     show('child-add-open', admin && state.allowedChildKinds.length > 0);
     const rows = WB.clear('children-rows');
     try {
-      const [list, progress, fresh] = await Promise.all([
+      const [list, progress, fresh, own] = await Promise.all([
         api('AdminService.ListChildOrgs', { parentId: state.who.orgId, pageSize: 500 }),
         api('MonitorService.GetProgress', { view: 'children', orgId: state.who.orgId }).catch(() => ({})),
         api('MonitorService.GetSyncFreshness').catch(() => ({})),
+        api('AdminService.GetOrg', { orgId: state.who.orgId }).catch(() => ({})),
       ]);
+      state.childTargets = (own.org && own.org.childTargets) || [];
       const figures = {};
       for (const p of progress.rows || []) figures[p.scope.replace(/^org:/, '')] = p;
       const synced = {};
@@ -36,12 +39,21 @@
         const trained = (o.trainings || []).map((t) => t.date).sort().pop();
         cell(tr, trained ? trained : '未登记', trained ? '' : 'text-danger');
         cell(tr, WB.fmt(f.members) + ' 人');
+        // The progress against the target this organisation set (or the
+        // campaign's, for a district), red when behind its trajectory.
+        const expected = Number(f.expectedGrassroots || 0) + Number(f.expectedMembers || 0) > 0;
+        cell(tr, expected ? WB.fmt(f.grassroots) + ' / ' + WB.fmt(f.expectedGrassroots) + ' 个，' +
+          WB.fmt(f.members) + ' / ' + WB.fmt(f.expectedMembers) + ' 人' : '未设定',
+        f.behind ? 'text-danger' : (expected ? '' : 'text-muted'));
         const s = synced[o.id];
         cell(tr, s ? (s.connected ? '在线 ' : '离线 ') + WB.date(s.lastChangeMs) : (o.hostNode === o.id ? '未连接' : '本节点'));
         cell(tr, f.openWarnings ? f.openWarnings + ' 条' : '—', f.openWarnings ? 'text-danger' : '');
         cell(tr, o.status === 'ORG_ACTIVE' ? '正常' : '已撤销');
         const td = cell(tr, '');
         if (admin) td.appendChild(button('账号', '', () => openAccounts(o)));
+        if (admin && o.status === 'ORG_ACTIVE') {
+          td.appendChild(button('设定目标', 'btn-link p-0 ms-2', () => openTarget(o)));
+        }
         // A child running its own node keeps its registration there.
         if (admin && o.status === 'ORG_ACTIVE' && o.hostNode !== o.id) {
           td.appendChild(button('更正登记', 'btn-link p-0 ms-2', () => openCorrect(o)));
@@ -130,6 +142,35 @@
       showAlert('已登记 ' + o.name + ' 的培训。', true);
       await load();
     } catch (e) { text('training-error', e.text); }
+  });
+
+  // --- Setting a child's target (kept in this organisation's profile). ---
+  function openTarget(o) {
+    state.targeting = o;
+    const t = (state.childTargets || []).find((x) => x.childId === o.id) || {};
+    text('target-title', '设定目标：' + o.name);
+    $('target-grassroots').value = t.expectedGrassroots || '';
+    $('target-members').value = t.expectedMembers || '';
+    text('target-error', '');
+    show('target-form', true);
+    $('target-grassroots').focus();
+  }
+  $('target-cancel').addEventListener('click', () => show('target-form', false));
+  $('target-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    text('target-error', '');
+    const o = state.targeting;
+    const g = $('target-grassroots').value.trim();
+    const m = $('target-members').value.trim();
+    if (!/^\d+$/.test(g) || !/^\d+$/.test(m)) {
+      text('target-error', '请填写整数（不设目标请两项都填 0）。');
+      return;
+    }
+    try {
+      await api('AdminService.SetChildTarget', { orgId: o.id, expectedGrassroots: g, expectedMembers: m });
+      showAlert(Number(g) + Number(m) === 0 ? '已取消 ' + o.name + ' 的目标。' : '已设定 ' + o.name + ' 的目标。', true);
+      await load();
+    } catch (e) { text('target-error', e.text); }
   });
 
   // --- Dissolving a child (kept in history), with a reason. ---

@@ -215,6 +215,22 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_TRUE(trained.ok());
   ASSERT_EQ(trained->trainings_size(), 1);
   EXPECT_EQ(trained->trainings(0).trainer(), "长沙市总工会");
+  // It sets the union's target: one union (itself) and 50 members; the
+  // row shows the progress against it. A typed word is refused in Chinese.
+  EXPECT_THAT(TextOf("children-rows"), HasSubstr("未设定"));
+  ASSERT_NO_FATAL_FAILURE(ClickButton("children-rows", "设定目标"));
+  ASSERT_NO_FATAL_FAILURE(Type("#target-grassroots", "1"));
+  ASSERT_NO_FATAL_FAILURE(Type("#target-members", "五十"));
+  ASSERT_NO_FATAL_FAILURE(Click("#target-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("target-error", "请填写整数"));
+  ASSERT_NO_FATAL_FAILURE(Retype("target-members", "50"));
+  ASSERT_NO_FATAL_FAILURE(Click("#target-submit"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "0 / 50 人"));
+  auto city = node_->store().GetOrg(node_->store().node_id());
+  ASSERT_TRUE(city.ok());
+  ASSERT_EQ(city->child_targets_size(), 1);
+  EXPECT_EQ(city->child_targets(0).child_id(), "430100.g1");
+  EXPECT_EQ(city->child_targets(0).expected_members(), 50);
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-children.png"));
   ASSERT_NO_FATAL_FAILURE(LogOut());
 

@@ -1,7 +1,8 @@
 // Rules of the hub's evaluator added with the lifecycle work (issue 14):
 // heartbeats (a node two tiers down that makes no change but is heard from
 // through its parent's link is not "not synced"; one that falls silent is,
-// after node_sync_hours) and trainings (R6).
+// after node_sync_hours), trainings (R6), incomplete profiles (R3) and the
+// targets parents set for their children (R8 at every tier).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 
 #include "monitor/campaign.h"
 #include "monitor/evaluator.h"
+#include "monitor/progress.h"
 #include "repl/link_core.h"
 #include "store/store.h"
 #include "testing/status_matchers.h"
@@ -129,6 +131,101 @@ TEST_F(HeartbeatTest, AnOrganisationWithoutATrainingIsWarnedAbout) {
   t->set_date("2019-10-01");
   t->set_trainer("芙蓉区总工会");
   hub_.FromNode(kDistrict, {HubFixture::PutOrg(*union_org)});
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(id));
+}
+
+TEST_F(HeartbeatTest, AnIncompleteProfileIsWarnedAboutUntilCompleted) {
+  constexpr char kUnion[] = "430102.g1";
+  v1::Org g = hub_.Org(kUnion, kDistrict, v1::INDEPENDENT_GRASSROOTS, 3,
+                       kDistrict, "430102");
+  g.set_profile_completeness(60);
+  // Registered, then its profile (the part its own node writes).
+  v1::Change profile;
+  profile.set_kind(v1::PUT_ORG_PROFILE);
+  *profile.mutable_org() = g;
+  hub_.FromNode(kDistrict, {HubFixture::PutOrg(g), profile});
+  const std::string id = absl::StrCat("rule/profile/", kUnion);
+  auto evaluator = Evaluator();
+  hub_.clock().AdvanceMs(13 * 24 * kHourMs);
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(id));  // profile_days is 14 by default.
+  hub_.clock().AdvanceMs(24 * kHourMs);
+  ASSERT_OK(evaluator->Evaluate().status());
+  ASSERT_TRUE(Open(id));
+  EXPECT_EQ(hub_.store().GetWarning(id)->kind(), v1::PROFILE_INCOMPLETE);
+  EXPECT_THAT(hub_.store().GetWarning(id)->text(),
+              HasSubstr("登记已14天，组织资料仍不完整（完整度60%）"));
+  // The union completes it at its node: cleared.
+  *profile.mutable_org() = *hub_.store().GetOrg(kUnion);
+  profile.mutable_org()->set_profile_completeness(100);
+  hub_.FromNode(kDistrict, {profile});
+  ASSERT_OK(evaluator->Evaluate().status());
+  EXPECT_FALSE(Open(id));
+}
+
+TEST_F(HeartbeatTest, AChildBehindItsParentsTargetIsWarnedAtAnyTier) {
+  // The street (tier 3, its own node) is expected by its district to enter
+  // 4 grassroots unions and 200 members by the campaign's end; it has one
+  // union with 10 members.
+  constexpr char kUnion[] = "430102.s1.g1";
+  hub_.FromNode(
+      kStreet,
+      {HubFixture::PutOrg(hub_.Org(kUnion, kStreet, v1::INDEPENDENT_GRASSROOTS,
+                                   4, kStreet, "430102"))});
+  std::vector<v1::Change> members;
+  for (int i = 0; i < 10; ++i) {
+    members.push_back(HubFixture::PutMember(hub_.NewMember(kUnion)));
+  }
+  hub_.FromNode(kStreet, members);
+  auto district = hub_.store().GetOrg(kDistrict);
+  ASSERT_OK(district.status());
+  v1::ChildTarget* t = district->add_child_targets();
+  t->set_child_id(kStreet);
+  t->set_expected_grassroots(4);
+  t->set_expected_members(200);
+  v1::Change profile;
+  profile.set_kind(v1::PUT_ORG_PROFILE);
+  *profile.mutable_org() = *district;
+  hub_.FromNode(kDistrict, {profile});
+
+  // Its progress is measured against that target, by the trajectory of the
+  // campaign's milestones: all of it after 2020-06-30.
+  const v1::CampaignConfig campaign = DefaultCampaign();
+  ASSERT_OK_AND_ASSIGN(
+      ScopeRef ref,
+      ResolveScope(hub_.store(), campaign, absl::StrCat("org:", kStreet)));
+  EXPECT_TRUE(ref.parent_target);
+  ASSERT_OK_AND_ASSIGN(v1::Progress p, ComputeProgress(hub_.store(), campaign,
+                                                       ref, "2020-07-01"));
+  EXPECT_EQ(p.expected_grassroots(), 4);
+  EXPECT_EQ(p.target_grassroots_today(), 4);
+  EXPECT_EQ(p.target_members_today(), 200);
+  EXPECT_EQ(p.grassroots(), 1);
+  EXPECT_EQ(p.members(), 10);
+  EXPECT_TRUE(p.behind());
+
+  const std::string id =
+      absl::StrCat("rule/behind/org:", kStreet, "/", kStreet);
+  hub_.clock().SetMs(testing::ChinaMs("2020-07-01"));
+  Heard(hub_.clock().NowMs());
+  auto evaluator = Evaluator();
+  ASSERT_OK(evaluator->Evaluate().status());
+  ASSERT_TRUE(Open(id));
+  auto w = hub_.store().GetWarning(id);
+  EXPECT_EQ(w->kind(), v1::BEHIND_TARGET);
+  EXPECT_EQ(w->org_id(), kStreet);
+  EXPECT_EQ(w->severity(), v1::SEVERITY_SERIOUS);
+  EXPECT_THAT(w->text(),
+              HasSubstr("录入进度落后于「测试工会430102」设定的目标"));
+  EXPECT_THAT(w->text(),
+              HasSubstr("基层工会已录入1个，按计划截至今日应达到4个"));
+
+  // The district lowers the target to what the street has: cleared.
+  t->set_expected_grassroots(1);
+  t->set_expected_members(10);
+  *profile.mutable_org() = *district;
+  hub_.FromNode(kDistrict, {profile});
   ASSERT_OK(evaluator->Evaluate().status());
   EXPECT_FALSE(Open(id));
 }
