@@ -197,6 +197,17 @@ absl::Status ValidateCampaign(const v1::CampaignConfig& config) {
     RETURN_IF_ERROR(ValidateMilestones(absl::StrCat(where, ".milestones"),
                                        config.start_date(), a.milestones()));
   }
+  const v1::EnteredRule& e = config.entered();
+  if (e.min_members() < 0 || e.min_members() > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entered.min_members: must be between 0 and 100000, got ",
+                     e.min_members()));
+  }
+  if (!(e.workforce_share() >= 0.0 && e.workforce_share() <= 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entered.workforce_share: must be between 0 and 1, got ",
+                     e.workforce_share()));
+  }
   const v1::WarningRules& r = config.rules();
   if (r.no_entry_days() < 0 || r.initial_password_days() < 0 ||
       r.node_sync_hours() < 0 || r.escalate_days() < 0 ||

@@ -46,8 +46,10 @@ void AddBehind(absl::btree_map<std::string, WarningSpec>* desired,
   auto gap = [](int64_t target, int64_t have, int64_t expected) {
     return expected > 0 ? static_cast<double>(target - have) / expected : 0.0;
   };
+  const int64_t counted =
+      p.targets_count_entered() ? p.entered_grassroots() : p.grassroots();
   const double worst = std::max(
-      gap(p.target_grassroots_today(), p.grassroots(), p.expected_grassroots()),
+      gap(p.target_grassroots_today(), counted, p.expected_grassroots()),
       gap(p.target_members_today(), p.members(), p.expected_members()));
   WarningSpec spec;
   spec.id = absl::StrCat("rule/behind/", scope, "/", org);
@@ -56,11 +58,16 @@ void AddBehind(absl::btree_map<std::string, WarningSpec>* desired,
                                                        : v1::SEVERITY_WARNING;
   spec.org_id = org;
   spec.subject = scope;
-  spec.text = absl::StrCat(
-      p.label(), lead, "基层工会已录入", p.grassroots(),
-      "个，按计划截至今日应达到", p.target_grassroots_today(), "个（预计共",
-      p.expected_grassroots(), "个）；会员已录入", p.members(),
-      "人，按计划应达到", p.target_members_today(), "人。", ask);
+  const std::string have =
+      p.targets_count_entered()
+          ? absl::StrCat("基层工会已建成", p.entered_grassroots(), "个（已登记",
+                         p.grassroots(), "个）")
+          : absl::StrCat("基层工会已录入", p.grassroots(), "个");
+  spec.text =
+      absl::StrCat(p.label(), lead, have, "，按计划截至今日应达到",
+                   p.target_grassroots_today(), "个（预计共",
+                   p.expected_grassroots(), "个）；会员已录入", p.members(),
+                   "人，按计划应达到", p.target_members_today(), "人。", ask);
   (*desired)[spec.id] = std::move(spec);
 }
 

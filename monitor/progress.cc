@@ -142,6 +142,13 @@ absl::StatusOr<v1::Progress> ComputeProgress(const Store& store,
   p.set_profile_complete(c.profile_complete());
   p.set_activated(c.activated_orgs());
   p.set_with_members(c.orgs_with_members());
+  p.set_entered_grassroots(c.grassroots_entered());
+  // What the grassroots target is about: registered unions, or (the notice's
+  // meaning) unions counted as entered.
+  const bool entered_only = config.entered().targets_count_entered();
+  p.set_targets_count_entered(entered_only);
+  const int64_t counted =
+      entered_only ? p.entered_grassroots() : p.grassroots();
   p.set_members(c.members());
   const int64_t today_n = DayNumber(today);
   ASSIGN_OR_RETURN(auto days, store.ReadDays(ref.store_scope,
@@ -159,14 +166,13 @@ absl::StatusOr<v1::Progress> ComputeProgress(const Store& store,
     p.set_target_grassroots_today(t.grassroots);
     p.set_target_members_today(t.members);
   }
-  p.set_grassroots_ratio(Ratio(p.grassroots(), p.expected_grassroots()));
+  p.set_grassroots_ratio(Ratio(counted, p.expected_grassroots()));
   p.set_members_ratio(Ratio(p.members(), p.expected_members()));
   const double tolerance = config.rules().behind_tolerance();
   const bool behind_g =
       p.target_grassroots_today() > 0 &&
-      p.grassroots() <
-          p.target_grassroots_today() -
-              tolerance * static_cast<double>(p.expected_grassroots());
+      counted < p.target_grassroots_today() -
+                    tolerance * static_cast<double>(p.expected_grassroots());
   const bool behind_m =
       p.target_members_today() > 0 &&
       p.members() < p.target_members_today() -
@@ -227,19 +233,20 @@ std::string ProgressCsv(const v1::GetProgressResponse& report) {
                   "范围,名称,预计基层工会数,已录入基层工会数,录入率,今日目标,"
                   "资料完整,已激活,有会员的组织,预计会员数,已录入会员数,"
                   "会员录入率,今日会员目标,今日新增组织,今日新增会员,"
-                  "本周新增组织,本周新增会员,是否落后,未处理预警\r\n");
+                  "本周新增组织,本周新增会员,是否落后,未处理预警,"
+                  "已建成基层工会数\r\n");
   auto row = [&](const v1::Progress& p) {
-    absl::StrAppend(&out, CsvField(p.scope()), ",", CsvField(p.label()), ",",
-                    p.expected_grassroots(), ",", p.grassroots(), ",",
-                    absl::StrFormat("%.1f%%", 100 * p.grassroots_ratio()), ",",
-                    p.target_grassroots_today(), ",", p.profile_complete(), ",",
-                    p.activated(), ",", p.with_members(), ",",
-                    p.expected_members(), ",", p.members(), ",",
-                    absl::StrFormat("%.1f%%", 100 * p.members_ratio()), ",",
-                    p.target_members_today(), ",", p.new_grassroots_today(),
-                    ",", p.new_members_today(), ",", p.new_grassroots_week(),
-                    ",", p.new_members_week(), ",", p.behind() ? "是" : "否",
-                    ",", p.open_warnings(), "\r\n");
+    absl::StrAppend(
+        &out, CsvField(p.scope()), ",", CsvField(p.label()), ",",
+        p.expected_grassroots(), ",", p.grassroots(), ",",
+        absl::StrFormat("%.1f%%", 100 * p.grassroots_ratio()), ",",
+        p.target_grassroots_today(), ",", p.profile_complete(), ",",
+        p.activated(), ",", p.with_members(), ",", p.expected_members(), ",",
+        p.members(), ",", absl::StrFormat("%.1f%%", 100 * p.members_ratio()),
+        ",", p.target_members_today(), ",", p.new_grassroots_today(), ",",
+        p.new_members_today(), ",", p.new_grassroots_week(), ",",
+        p.new_members_week(), ",", p.behind() ? "是" : "否", ",",
+        p.open_warnings(), ",", p.entered_grassroots(), "\r\n");
   };
   row(report.total());
   for (const v1::Progress& p : report.rows()) row(p);

@@ -258,7 +258,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
 
   const Clock* clock =
       options.clock != nullptr ? options.clock : SystemClock::Default();
+  v1::CampaignConfig campaign =
+      options.campaign.name().empty() ? DefaultCampaign() : options.campaign;
+  FillRuleDefaults(campaign.mutable_rules());
+  RETURN_IF_ERROR(ValidateCampaign(campaign));
   StoreOptions store_options;
+  store_options.entered = campaign.entered();
   store_options.path = options.data_dir;
   store_options.node_id = options.node_id;
   store_options.clock = clock;
@@ -275,10 +280,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     node->admin_->SetBackups(node->backups_.get());
   }
 
-  v1::CampaignConfig campaign =
-      options.campaign.name().empty() ? DefaultCampaign() : options.campaign;
-  FillRuleDefaults(campaign.mutable_rules());
-  RETURN_IF_ERROR(ValidateCampaign(campaign));
   NodeServer* raw = node.get();
   auto links = [raw] { return raw->LinkStatus(); };
   if (options.hub) {
@@ -540,6 +541,9 @@ int ResealAndExit(const ServeOptions& options) {
   so.create_if_missing = false;
   so.vault = options.node.vault;
   so.reseal = true;
+  so.entered = (options.node.campaign.name().empty() ? DefaultCampaign()
+                                                     : options.node.campaign)
+                   .entered();
   auto store = Store::Open(so);
   if (!store.ok()) {
     std::cerr << "error: reseal: " << store.status() << "\n";

@@ -83,29 +83,45 @@ absl::Status CommitContext::Finish(rocksdb::WriteBatch* batch) {
 absl::Status CommitContext::FinishProgress(
     const absl::btree_map<std::string, bool>& activation_changes,
     rocksdb::WriteBatch* batch) {
+  // Every organisation a record of this commit is anchored at: its own
+  // figures, and whether it now counts as entered (its record, members or
+  // activation may have changed).
   absl::btree_set<std::string> touched;
-  for (const auto& [org, delta] : deltas_) {
-    if (delta.members != 0) touched.insert(org);
-  }
+  for (const auto& [org, unused] : deltas_) touched.insert(org);
   for (const auto& [org, unused] : activation_changes) touched.insert(org);
   for (const auto& [org, unused] : entries_) touched.insert(org);
   for (const std::string& org : touched) {
     ASSIGN_OR_RETURN(v1::OrgProgress p, store_->GetOrgProgress(org));
-    if (auto it = deltas_.find(org); it != deltas_.end()) {
+    bool dirty = false;
+    if (auto it = deltas_.find(org);
+        it != deltas_.end() && it->second.members) {
       const int64_t before = p.own_members();
       p.set_own_members(before + it->second.members);
       if ((before > 0) != (p.own_members() > 0)) {
         it->second.with_members += p.own_members() > 0 ? 1 : -1;
       }
+      dirty = true;
     }
     if (auto it = activation_changes.find(org);
         it != activation_changes.end()) {
       p.set_activated(it->second);
+      dirty = true;
     }
     if (auto it = entries_.find(org); it != entries_.end()) {
       p.set_last_entry_ms(std::max(p.last_entry_ms(), it->second));
+      dirty = true;
     }
-    batch->Put(cf_->progress, keys::OrgProgressKey(org), Serialize(p));
+    ASSIGN_OR_RETURN(std::optional<v1::Org> o, Org(org));
+    const bool entered =
+        o.has_value() && CountsAsEntered(*o, p, store_->entered_rule());
+    if (entered != p.entered()) {
+      deltas_[org].entered += entered ? 1 : -1;
+      p.set_entered(entered);
+      dirty = true;
+    }
+    if (dirty) {
+      batch->Put(cf_->progress, keys::OrgProgressKey(org), Serialize(p));
+    }
   }
   absl::btree_map<std::string, Contribution> scopes;
   for (const auto& [org, delta] : deltas_) {

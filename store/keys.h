@@ -50,6 +50,9 @@ inline constexpr char kMetaResealPending[] = "meta/reseal_pending";
 // Data keys records may be sealed under, e.g. "1,2": the active key is added
 // when a store is opened with it; a reseal leaves only the active one.
 inline constexpr char kMetaDataKeys[] = "meta/data_keys";
+// The EnteredRule grassroots_entered was last counted under, e.g.
+// "min_members=1;workforce_share=0" (store/entered.cc).
+inline constexpr char kMetaEnteredRule[] = "meta/entered_rule";
 // 4: ID and phone numbers sealed at rest, the ID-number index keyed by HMAC.
 inline constexpr char kSchemaVersion[] = "4";
 // Read, and resealed into schema 4 when opened.

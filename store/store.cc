@@ -230,6 +230,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   h.progress = h.all[11];
   h.hub = h.all[12];
   store->track_progress_ = options.track_progress;
+  store->entered_rule_ = options.entered;
+  if (store->entered_rule_.min_members() < 1) {
+    store->entered_rule_.set_min_members(1);
+  }
+  if (!(store->entered_rule_.workforce_share() > 0)) {  // NaN too.
+    store->entered_rule_.set_workforce_share(0);
+  }
+  store->entered_rule_.set_workforce_share(
+      std::min(1.0, store->entered_rule_.workforce_share()));
+  // Not the store's business: which figure targets count.
+  store->entered_rule_.clear_targets_count_entered();
   store->sync_ = options.sync;
   store->clock_ =
       options.clock != nullptr ? options.clock : SystemClock::Default();
@@ -242,6 +253,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     ASSIGN_OR_RETURN(store->open_reseal_, store->Reseal());
   }
   RETURN_IF_ERROR(store->CheckDataKeys(options.path));
+  RETURN_IF_ERROR(store->CountEntered());
   // Restored from a backup (store/backup.h): a new incarnation, so that no
   // peer resumes from a position in the log as it was before.
   const std::string marker = options.path + "/" + kRestoredMarker;

@@ -75,7 +75,18 @@ struct StoreOptions {
   // before encryption existed (schema 3), or one whose reseal was
   // interrupted, is resealed when opened whatever this says.
   bool reseal = false;
+  // When a grassroots union counts as entered (SubtreeCounters.
+  // grassroots_entered; min_members 0 means 1). A store last counted under
+  // another rule, or before the count existed, is recounted while opening.
+  v1::EnteredRule entered;
 };
+
+// Whether `org`, with its progress `p`, counts as entered under `rule`: an
+// active grassroots union with a complete profile, an activated data
+// administrator and at least max(min_members, ceil(workforce_share x
+// employee_count)) active members of its own.
+bool CountsAsEntered(const v1::Org& org, const v1::OrgProgress& p,
+                     const v1::EnteredRule& rule);
 
 // What Store::Reseal did.
 struct ResealStats {
@@ -431,6 +442,8 @@ class Store {
   absl::StatusOr<ResealStats> Reseal();
   // What the reseal done while opening found (empty when none ran).
   const ResealStats& open_reseal() const { return open_reseal_; }
+  // The rule grassroots_entered is counted under.
+  const v1::EnteredRule& entered_rule() const { return entered_rule_; }
 
   // Hash of one entry (SHA-256 over its deterministic serialisation with `hash`
   // cleared).
@@ -446,6 +459,9 @@ class Store {
   absl::Status CheckDataKeys(const std::string& path);
   // Indexes audit entries written before the search index existed (once).
   absl::Status IndexOldAudit();
+  // Recounts grassroots_entered everywhere when the store was last counted
+  // under another rule (store/entered.cc).
+  absl::Status CountEntered();
   // The first seq in [1, head] whose entry's time is >= t (head + 1 when
   // none), assuming times are in seq order; conservative when an entry cannot
   // be read.
@@ -488,6 +504,7 @@ class Store {
   std::vector<std::pair<uint64_t, std::function<void()>>> listeners_
       ABSL_GUARDED_BY(listener_mu_);
   bool track_progress_ = true;
+  v1::EnteredRule entered_rule_;  // Normalised by Open.
 
   mutable absl::Mutex commit_mu_;
   // Mirrors of the meta keys, advanced only after a successful commit.

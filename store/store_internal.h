@@ -82,11 +82,13 @@ struct Contribution {
   int64_t migrant = 0;
   int64_t accounts = 0;
   int64_t with_members = 0;  // Set by the commit from own-member counts.
+  int64_t entered = 0;       // Set by the commit (CountsAsEntered).
   std::string digest;        // XOR of record digests.
 
   bool CountsZero() const {
     return orgs == 0 && grassroots == 0 && complete == 0 && activated == 0 &&
-           members == 0 && migrant == 0 && accounts == 0 && with_members == 0;
+           members == 0 && migrant == 0 && accounts == 0 && with_members == 0 &&
+           entered == 0;
   }
 
   // Adds the counts to `c` and XORs the digest into its digest.
@@ -99,6 +101,7 @@ struct Contribution {
     c->set_migrant_members(c->migrant_members() + migrant);
     c->set_accounts(c->accounts() + accounts);
     c->set_orgs_with_members(c->orgs_with_members() + with_members);
+    c->set_grassroots_entered(c->grassroots_entered() + entered);
     if (!digest.empty()) {
       std::string d = c->digest();
       XorInto(&d, digest);
@@ -115,6 +118,7 @@ struct Contribution {
     migrant += sign * o.migrant;
     accounts += sign * o.accounts;
     with_members += sign * o.with_members;
+    entered += sign * o.entered;
     if (!o.digest.empty())
       XorInto(&digest, o.digest);  // XOR is its own inverse.
   }

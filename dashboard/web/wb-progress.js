@@ -36,7 +36,8 @@
     try {
       const r = await api('MonitorService.GetProgress', view === 'children' ? { view, orgId: at.id } : { view });
       const t = r.total || {};
-      text('progress-grassroots', fmt(t.grassroots) + ' 个');
+      // 已建成: profile complete, password changed, members entered.
+      text('progress-grassroots', fmt(t.grassroots) + ' / ' + fmt(t.enteredGrassroots) + ' 个');
       text('progress-members', fmt(t.members) + ' 人');
       text('progress-complete', fmt(t.profileComplete) + ' 个');
       text('progress-activated', fmt(t.activated) + ' 个');

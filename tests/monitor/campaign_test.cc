@@ -33,6 +33,9 @@ TEST(ShippedCampaignTest, HoldsTheNoticesDatesAndTotals) {
   EXPECT_EQ(TargetOn(c, nullptr, "2019-12-31").members, 800000);
   EXPECT_EQ(TargetOn(c, nullptr, "2020-06-30").members, 2000000);
   EXPECT_EQ(c.rules().profile_days(), 14);
+  // Targets count entered unions (建成), as the notice means.
+  EXPECT_TRUE(c.entered().targets_count_entered());
+  EXPECT_EQ(c.entered().min_members(), 1);
   EXPECT_EQ(c.rules().training_days(), 30);
 }
 
@@ -91,6 +94,12 @@ TEST(ShippedCampaignTest, TheFileIsTheTextOperatorsStartFrom) {
   broken += "\nareas { scope: \"region:43010\" }\n";
   auto bad = ParseCampaign(broken);
   EXPECT_THAT(bad.status().message(), HasSubstr("a region is a 6-digit"));
+  broken = std::string(text);
+  const size_t at = broken.find("workforce_share: 0 ");
+  ASSERT_NE(at, std::string::npos);
+  broken.replace(at, 19, "workforce_share: 1.5 ");
+  EXPECT_THAT(ParseCampaign(broken).status().message(),
+              HasSubstr("entered.workforce_share: must be between 0 and 1"));
 }
 
 }  // namespace

@@ -202,6 +202,8 @@ TEST_F(HeartbeatTest, AChildBehindItsParentsTargetIsWarnedAtAnyTier) {
   EXPECT_EQ(p.target_grassroots_today(), 4);
   EXPECT_EQ(p.target_members_today(), 200);
   EXPECT_EQ(p.grassroots(), 1);
+  EXPECT_EQ(p.entered_grassroots(), 0);
+  EXPECT_TRUE(p.targets_count_entered());
   EXPECT_EQ(p.members(), 10);
   EXPECT_TRUE(p.behind());
 
@@ -218,11 +220,13 @@ TEST_F(HeartbeatTest, AChildBehindItsParentsTargetIsWarnedAtAnyTier) {
   EXPECT_EQ(w->severity(), v1::SEVERITY_SERIOUS);
   EXPECT_THAT(w->text(),
               HasSubstr("录入进度落后于「测试工会430102」设定的目标"));
-  EXPECT_THAT(w->text(),
-              HasSubstr("基层工会已录入1个，按计划截至今日应达到4个"));
+  // The shipped campaign counts entered unions (profile complete, password
+  // changed, members entered): this one is registered, not entered.
+  EXPECT_THAT(w->text(), HasSubstr("基层工会已建成0个（已登记1个），按计划截至"
+                                   "今日应达到4个"));
 
   // The district lowers the target to what the street has: cleared.
-  t->set_expected_grassroots(1);
+  t->set_expected_grassroots(0);
   t->set_expected_members(10);
   *profile.mutable_org() = *district;
   hub_.FromNode(kDistrict, {profile});

@@ -80,6 +80,13 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
   }
   k.set_activated_orgs(activated ? 1 : 0);
   k.set_orgs_with_members(own_active > 0 ? 1 : 0);
+  {
+    v1::OrgProgress p;
+    p.set_own_members(own_active);
+    p.set_activated(activated);
+    k.set_grassroots_entered(
+        CountsAsEntered(*org, p, store.entered_rule()) ? 1 : 0);
+  }
   auto children = store.ListChildren(org_id, "", 1u << 30);
   if (!children.ok()) return children.status();
   for (const auto& child : *children) {
@@ -94,6 +101,7 @@ inline absl::StatusOr<Recount> RecountSubtree(const Store& store,
     k.set_migrant_members(k.migrant_members() + s.migrant_members());
     k.set_accounts(k.accounts() + s.accounts());
     k.set_orgs_with_members(k.orgs_with_members() + s.orgs_with_members());
+    k.set_grassroots_entered(k.grassroots_entered() + s.grassroots_entered());
     XorInto(&out.digest, sub->digest);
   }
   k.set_digest(out.digest);
@@ -143,11 +151,14 @@ inline absl::Status CheckProgressAggregates(const Store& store) {
     k.set_activated_orgs(activated ? 1 : 0);
     auto progress = store.GetOrgProgress(o.id());
     if (!progress.ok()) return progress.status();
+    const bool entered = CountsAsEntered(o, *progress, store.entered_rule());
+    k.set_grassroots_entered(entered ? 1 : 0);
     if (progress->own_members() != active ||
-        progress->activated() != activated) {
+        progress->activated() != activated || progress->entered() != entered) {
       return absl::InternalError(absl::StrCat(
           "progress of ", o.id(), " is ", progress->ShortDebugString(),
-          " but a recount gives ", active, " members, activated ", activated));
+          " but a recount gives ", active, " members, activated ", activated,
+          ", entered ", entered));
     }
     own[o.id()] = {k.grassroots_orgs(), k.members()};
     std::vector<std::string> names = {"all"};
@@ -163,6 +174,7 @@ inline absl::Status CheckProgressAggregates(const Store& store) {
       t.set_migrant_members(t.migrant_members() + k.migrant_members());
       t.set_accounts(t.accounts() + k.accounts());
       t.set_orgs_with_members(t.orgs_with_members() + k.orgs_with_members());
+      t.set_grassroots_entered(t.grassroots_entered() + k.grassroots_entered());
     }
   }
   // The index of organisations that run their own node.
