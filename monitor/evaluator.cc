@@ -256,11 +256,9 @@ absl::StatusOr<int> WarningEvaluator::Evaluate() {
                            "天，信息管理员仍未修改初始密码。请尽快登录并修改"
                            "密码，妥善保管。"));
     }
-    // R6: the parent trains the administrator and records it. An
-    // organisation running its own node keeps its registration there, where
-    // its parent cannot record a training yet: not warned about.
-    if (o.trainings_size() == 0 && o.host_node() != o.id() &&
-        age_days >= rules.training_days()) {
+    // R6: the parent trains the administrator and records it (for a child
+    // running its own node too: the record goes down to it).
+    if (o.trainings_size() == 0 && age_days >= rules.training_days()) {
       AddRule(
           &desired, "training", o.id(), v1::ADMIN_NOT_TRAINED,
           v1::SEVERITY_NOTICE,

@@ -27,6 +27,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -68,6 +70,9 @@ struct AdminOptions {
   int max_failed_logins = 5;
   int64_t lockout_ms = 15 * 60 * 1000;
   SessionOptions sessions;
+  // The industry systems a child may be given (code, Chinese name): the
+  // campaign's system areas. Empty: any well-formed code.
+  std::vector<std::pair<std::string, std::string>> systems;
 };
 
 class Admin final : public Authenticator {
@@ -212,16 +217,22 @@ class Admin final : public Authenticator {
                                        absl::string_view action,
                                        const std::string& member_id);
   absl::StatusOr<v1::Org> HostedOrg(const std::string& org_id);
+  // OK for "" and for a system of options_.systems (any, when empty);
+  // INVALID_ARGUMENT listing them otherwise.
+  absl::Status CheckListedSystem(absl::string_view system) const;
   // For the parent's lifecycle operations (node/admin_registration.cc): the
-  // active child `org_id` of the caller's own organisation, hosted on this
-  // node, and that parent. Denials and failures are audited under `action`.
+  // active child `org_id` of the caller's own organisation and that parent.
+  // A child running its own node is refused unless `own_node_ok` (a change
+  // of its registration alone goes down to its node). Denials and failures
+  // are audited under `action`.
   struct ChildAndParent {
     v1::Org child;
     v1::Org parent;
   };
   absl::StatusOr<ChildAndParent> HostedChild(const Caller& caller,
                                              absl::string_view action,
-                                             const std::string& org_id);
+                                             const std::string& org_id,
+                                             bool own_node_ok);
   // OK when `org` is hosted on this node or on a node below it (a change
   // written here reaches its host); FAILED_PRECONDITION naming the host
   // otherwise.

@@ -216,6 +216,7 @@ absl::StatusOr<v1::CreateChildOrgResponse> Admin::CreateChildOrg(
   if (auto s = CheckParentChild(*parent, in.kind()); !s.ok()) return fail(s);
   if (auto s = ValidateRegion(in.region()); !s.ok()) return fail(s);
   if (auto s = ValidateSystem(in.system()); !s.ok()) return fail(s);
+  if (auto s = CheckListedSystem(in.system()); !s.ok()) return fail(s);
   if (auto s = ValidateUsername("admin_username", req.admin_username());
       !s.ok())
     return fail(s);
@@ -342,10 +343,28 @@ absl::StatusOr<v1::GetOrgResponse> Admin::GetOrg(const CallContext& ctx,
       resp.add_allowed_child_kinds(kind);
     }
   }
+  for (const auto& [code, label] : options_.systems) {
+    v1::Choice* c = resp.add_systems();
+    c->set_code(code);
+    c->set_label(label);
+  }
   MaskOrgContacts(resp.mutable_org(), caller.session.role == v1::DATA_ADMIN);
   RETURN_IF_ERROR(AuditOnly(
       AuditOf(caller, kAction, OrgTarget(req.org_id()), v1::AUDIT_OK)));
   return resp;
+}
+
+absl::Status Admin::CheckListedSystem(absl::string_view system) const {
+  if (system.empty() || options_.systems.empty()) return absl::OkStatus();
+  std::vector<std::string> listed;
+  for (const auto& [code, label] : options_.systems) {
+    if (code == system) return absl::OkStatus();
+    listed.push_back(absl::StrCat(code, " ", label));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("system: '", system,
+                   "' is not one of the industry systems the city lists (",
+                   absl::StrJoin(listed, ", "), ")"));
 }
 
 absl::StatusOr<v1::ListChildOrgsResponse> Admin::ListChildOrgs(

@@ -1,7 +1,10 @@
 // The parent's lifecycle operations on a child's registration (R2): the
 // correction of the name and kind it registered, within R1's kind rules, and
 // the dissolution. Region, system and parent are fixed at registration
-// (progress is aggregated by them; store/stage.cc).
+// (progress is aggregated by them; store/stage.cc). A child running its own
+// node gets a corrected registration or a recorded training by the downward
+// link, as it got its registration; it is not dissolved from here, since its
+// members and accounts live at its node.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -84,7 +87,8 @@ absl::StatusOr<std::vector<v1::Org>> ActiveChildren(const Store& store,
 }  // namespace
 
 absl::StatusOr<Admin::ChildAndParent> Admin::HostedChild(
-    const Caller& caller, absl::string_view action, const std::string& org_id) {
+    const Caller& caller, absl::string_view action, const std::string& org_id,
+    bool own_node_ok) {
   const std::string target = OrgTarget(org_id);
   // Outside the caller's subtree: denied before anything says whether the
   // organisation exists.
@@ -99,12 +103,20 @@ absl::StatusOr<Admin::ChildAndParent> Admin::HostedChild(
     return Fail(caller, action, target,
                 absl::FailedPreconditionError("the organisation is dissolved"));
   }
-  if (org->host_node() != store_->node_id()) {
-    return Fail(caller, action, target,
-                absl::FailedPreconditionError(absl::StrCat(
-                    "'", org->id(), "' runs its own node ('", org->host_node(),
-                    "'); its registration cannot be changed from the "
-                    "parent's node yet")));
+  // A child running its own node gets its changed registration from here,
+  // by the downward link; its members, hosted there, cannot be changed here.
+  if (org->host_node() != store_->node_id() &&
+      !(own_node_ok && org->host_node() == org->id())) {
+    return Fail(
+        caller, action, target,
+        absl::FailedPreconditionError(
+            own_node_ok
+                ? absl::StrCat("'", org->id(), "' is hosted at node '",
+                               org->host_node(), "', not here")
+                : absl::StrCat("'", org->id(), "' runs its own node ('",
+                               org->host_node(),
+                               "'), which hosts its members and accounts: it "
+                               "cannot be dissolved from the parent's node")));
   }
   auto parent = HostedOrg(org->parent_id());
   if (!parent.ok()) return Fail(caller, action, target, parent.status());
@@ -115,6 +127,7 @@ absl::StatusOr<v1::CorrectOrgRegistrationResponse>
 Admin::CorrectOrgRegistration(const CallContext& ctx,
                               const v1::CorrectOrgRegistrationRequest& req) {
   constexpr absl::string_view kAction = "CorrectOrgRegistration";
+  constexpr bool kOwnNodeOk = true;
   ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
   const std::string target = OrgTarget(req.org_id());
   auto fail = [&](absl::Status s) {
@@ -122,7 +135,7 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
   };
   absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
-                   HostedChild(caller, kAction, req.org_id()));
+                   HostedChild(caller, kAction, req.org_id(), kOwnNodeOk));
   const v1::Org& org = both.child;
   if (auto s = ValidateText("reason", req.reason(), kMaxReasonChars, true);
       !s.ok())
@@ -176,6 +189,7 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
 absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
     const CallContext& ctx, const v1::DissolveOrgRequest& req) {
   constexpr absl::string_view kAction = "DissolveOrg";
+  constexpr bool kOwnNodeOk = false;
   // One commit holds every member who leaves; a larger union is dissolved
   // after its members are transferred or removed in smaller steps.
   constexpr size_t kMaxLeaving = 100'000;
@@ -186,7 +200,7 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
   };
   absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
-                   HostedChild(caller, kAction, req.org_id()));
+                   HostedChild(caller, kAction, req.org_id(), kOwnNodeOk));
   v1::Org& org = both.child;
   if (auto s = ValidateText("reason", req.reason(), kMaxReasonChars, true);
       !s.ok()) {
@@ -276,6 +290,7 @@ absl::StatusOr<v1::DissolveOrgResponse> Admin::DissolveOrg(
 absl::StatusOr<v1::RecordTrainingResponse> Admin::RecordTraining(
     const CallContext& ctx, const v1::RecordTrainingRequest& req) {
   constexpr absl::string_view kAction = "RecordTraining";
+  constexpr bool kOwnNodeOk = true;
   constexpr int kMaxTrainings = 100;
   ASSIGN_OR_RETURN(Caller caller, Authenticate(ctx, kAction));
   const std::string target = OrgTarget(req.org_id());
@@ -284,7 +299,7 @@ absl::StatusOr<v1::RecordTrainingResponse> Admin::RecordTraining(
   };
   absl::MutexLock lock(&registration_mu_);
   ASSIGN_OR_RETURN(ChildAndParent both,
-                   HostedChild(caller, kAction, req.org_id()));
+                   HostedChild(caller, kAction, req.org_id(), kOwnNodeOk));
   v1::Org& org = both.child;
   const v1::Training& in = req.training();
   if (auto s = ValidateText("training.trainee", in.trainee(), 50, true);

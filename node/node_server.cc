@@ -44,6 +44,20 @@ namespace {
 
 constexpr int kMaxReplicationMessageBytes = 64 << 20;
 
+// The Admin API's options, with the campaign's industry systems as the list a
+// new child's system is chosen from.
+AdminOptions AdminOptionsFor(const NodeOptions& options,
+                             const v1::CampaignConfig& campaign) {
+  AdminOptions admin = options.admin;
+  for (const v1::AreaTarget& a : campaign.areas()) {
+    if (!absl::StartsWith(a.scope(), "system:")) continue;
+    const std::string code = a.scope().substr(7);
+    std::string label = a.label().empty() ? DefaultLabel(a.scope()) : a.label();
+    admin.systems.emplace_back(code, label.empty() ? code : label);
+  }
+  return admin;
+}
+
 const char* LinkStateName(repl::LinkState state) {
   switch (state) {
     case repl::LinkState::kIdle:
@@ -271,8 +285,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   store_options.vault = options.vault;
   ASSIGN_OR_RETURN(node->store_, Store::Open(store_options));
   node->clock_ = clock;
-  node->admin_ =
-      std::make_unique<Admin>(node->store_.get(), clock, options.admin);
+  node->admin_ = std::make_unique<Admin>(node->store_.get(), clock,
+                                         AdminOptionsFor(options, campaign));
   node->admin_service_ = NewAdminService(node->admin_.get());
   if (options.backup.has_value()) {
     ASSIGN_OR_RETURN(node->backups_,

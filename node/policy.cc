@@ -34,10 +34,10 @@ constexpr ActionPolicy kPolicies[] = {
     {"CorrectOrgRegistration", "AdminService/CorrectOrgRegistration",
      kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node "
-     "(R2)"},
+     "or running their own (R2)"},
     {"RecordTraining", "AdminService/RecordTraining", kDataAdmin, false,
      "direct children of the caller's own organisation, hosted on this node "
-     "(R6)"},
+     "or running their own (R6)"},
     {"SetChildTarget", "AdminService/SetChildTarget", kDataAdmin, false,
      "direct children of the caller's own organisation; kept in its own "
      "profile (R8)"},

@@ -42,7 +42,9 @@
         // The progress against the target this organisation set (or the
         // campaign's, for a district), red when behind its trajectory.
         const expected = Number(f.expectedGrassroots || 0) + Number(f.expectedMembers || 0) > 0;
-        cell(tr, expected ? WB.fmt(f.grassroots) + ' / ' + WB.fmt(f.expectedGrassroots) + ' 个，' +
+        // Entered (建成) unions when the campaign's targets count those.
+        const have = f.targetsCountEntered ? f.enteredGrassroots : f.grassroots;
+        cell(tr, expected ? WB.fmt(have) + ' / ' + WB.fmt(f.expectedGrassroots) + ' 个，' +
           WB.fmt(f.members) + ' / ' + WB.fmt(f.expectedMembers) + ' 人' : '未设定',
         f.behind ? 'text-danger' : (expected ? '' : 'text-muted'));
         const s = synced[o.id];
@@ -54,11 +56,14 @@
         if (admin && o.status === 'ORG_ACTIVE') {
           td.appendChild(button('设定目标', 'btn-link p-0 ms-2', () => openTarget(o)));
         }
-        // A child running its own node keeps its registration there.
-        if (admin && o.status === 'ORG_ACTIVE' && o.hostNode !== o.id) {
+        if (admin && o.status === 'ORG_ACTIVE') {
           td.appendChild(button('更正登记', 'btn-link p-0 ms-2', () => openCorrect(o)));
           td.appendChild(button('登记培训', 'btn-link p-0 ms-2', () => openTraining(o)));
-          td.appendChild(button('撤销', 'btn-link p-0 ms-2 text-danger', () => openDissolve(o)));
+          // A child running its own node keeps its members there: it is not
+          // dissolved from here.
+          if (o.hostNode !== o.id) {
+            td.appendChild(button('撤销', 'btn-link p-0 ms-2 text-danger', () => openDissolve(o)));
+          }
         }
         rows.appendChild(tr);
       }
@@ -207,8 +212,22 @@
   });
 
   // --- Registering a child. ---
+  // The city's industry systems (controlled list); the first choice keeps
+  // this organisation's own.
+  function systemOptions() {
+    const select = WB.clear('child-system');
+    const own = el('option', '', '与本单位相同');
+    own.value = '';
+    select.appendChild(own);
+    for (const s of state.systems || []) {
+      const o = el('option', '', s.label + '（' + s.code + '）');
+      o.value = s.code;
+      select.appendChild(o);
+    }
+  }
   $('child-add-open').addEventListener('click', () => {
     kindOptions('child-kind');
+    systemOptions();
     text('child-error', '');
     show('child-form', true);
     $('child-name').focus();
@@ -232,7 +251,7 @@
         adminUsername: $('child-admin').value.trim(), adminDisplayName: $('child-admin-name').value.trim(),
         leaderUsername: $('child-leader').value.trim(),
       });
-      for (const f of ['child-id', 'child-name', 'child-region', 'child-system', 'child-admin', 'child-admin-name', 'child-leader']) $(f).value = '';
+      for (const f of ['child-id', 'child-name', 'child-region', 'child-admin', 'child-admin-name', 'child-leader']) $(f).value = '';
       $('child-own-node').checked = false;
       show('child-form', false);
       const slips = [{ org: r.org, username: r.adminUsername, password: r.initialPassword, role: 'DATA_ADMIN' }];

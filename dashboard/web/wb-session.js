@@ -44,9 +44,11 @@
       const r = await api('AdminService.GetOrg', { orgId: who.orgId });
       state.org = r.org;
       state.allowedChildKinds = r.allowedChildKinds || [];
+      state.systems = r.systems || [];
     } catch (e) {
       state.org = null;
       state.allowedChildKinds = [];
+      state.systems = [];
     }
     buildMenu();
     showPage('app');

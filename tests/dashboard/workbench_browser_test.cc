@@ -183,6 +183,15 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(Type("#child-id", "430100.g1"));
   ASSERT_NO_FATAL_FAILURE(Type("#child-admin", "g1admin"));
   ASSERT_NO_FATAL_FAILURE(Type("#child-admin-name", "李梅"));
+  // The system is chosen from the city's list, not typed.
+  EXPECT_EQ(Eval("return document.querySelectorAll('#child-system option')"
+                 ".length + '';"),
+            "10");
+  EXPECT_THAT(TextOf("child-system"),
+              HasSubstr("机械冶金系统（manufacturing）"));
+  Eval(
+      "document.getElementById('child-system').value = 'manufacturing'; "
+      "return '';");
   ASSERT_NO_FATAL_FAILURE(Click("#child-submit"));
   ASSERT_NO_FATAL_FAILURE(WaitText("slips", "开通通知单"));
   const std::string initial = Eval(
@@ -192,6 +201,7 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   EXPECT_THAT(TextOf("slips"), HasSubstr(base_url_ + "/wb"));
   ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-slip.png"));
   ASSERT_NO_FATAL_FAILURE(WaitText("children-rows", "长沙市测试机戒厂工会"));
+  EXPECT_EQ(node_->store().GetOrg("430100.g1")->system(), "manufacturing");
   // The city corrects the name it registered, with a reason (audited).
   ASSERT_NO_FATAL_FAILURE(ClickButton("children-rows", "更正登记"));
   ASSERT_NO_FATAL_FAILURE(Retype("correct-name", "长沙市测试机械厂工会"));

@@ -120,9 +120,9 @@ TEST_F(HeartbeatTest, AnOrganisationWithoutATrainingIsWarnedAbout) {
   EXPECT_EQ(hub_.store().GetWarning(id)->kind(), v1::ADMIN_NOT_TRAINED);
   EXPECT_THAT(hub_.store().GetWarning(id)->text(),
               HasSubstr("登记已30天，上级工会尚未登记对其信息管理员的培训"));
-  // A node's own organisation keeps its registration at its node, where no
-  // training can be recorded yet: not warned about.
-  EXPECT_FALSE(Open(absl::StrCat("rule/training/", kDistrict)));
+  // A district running its own node is warned about too: the city records
+  // its trainings at the hub, and they go down to the district's node.
+  EXPECT_TRUE(Open(absl::StrCat("rule/training/", kDistrict)));
   // The district records the union administrator's training: cleared.
   auto union_org = hub_.store().GetOrg(kUnion);
   ASSERT_OK(union_org.status());

@@ -228,8 +228,31 @@ TEST_F(AdminServiceTest, CreateChildOrgRejectsBadInputWithoutWriting) {
         << c.expect << ": " << r.message();
     EXPECT_THAT(r.message(), HasSubstr(c.expect));
   }
+  // A system the city does not list (a typo would make a new industry).
+  v1::CreateChildOrgRequest typo;
+  typo.set_parent_id(kCity);
+  typo.mutable_org()->set_id("i9");
+  typo.mutable_org()->set_name("长沙市教育工会");
+  typo.mutable_org()->set_kind(v1::INDUSTRY_UNION);
+  typo.mutable_org()->set_system("educaton");
+  typo.set_admin_username("i9admin");
+  Rpc r = Call(&S::CreateChildOrg, city_, typo);
+  EXPECT_EQ(r.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.message(),
+              HasSubstr("'educaton' is not one of the industry systems the "
+                        "city lists (education 教育系统, health 卫生健康系统"));
   EXPECT_EQ(node_->store().next_log_pos(), log_before);
   EXPECT_EQ(Counters(kCity).orgs(), 1);
+  // The list the workbench offers: the campaign's systems, with names.
+  v1::GetOrgRequest get;
+  get.set_org_id(kCity);
+  v1::GetOrgResponse org;
+  ASSERT_TRUE(Call(&S::GetOrg, city_, get, &org).status.ok());
+  ASSERT_EQ(org.systems_size(), 9);
+  EXPECT_EQ(org.systems(0).code(), "education");
+  EXPECT_EQ(org.systems(0).label(), "教育系统");
+  typo.mutable_org()->set_system("education");
+  EXPECT_TRUE(Call(&S::CreateChildOrg, city_, typo).status.ok());
 }
 
 TEST_F(AdminServiceTest, DuplicateAdminUsernameWritesNothing) {

@@ -608,14 +608,34 @@ TEST_F(ReplicationLinkTest, CorrectionsAndADissolutionReachTheHub) {
   ASSERT_NO_FATAL_FAILURE(BuildD1Subtree(3));
   ExpectHubMatchesD1();
 
-  // d1 runs its own node: the city cannot change its registration from the
-  // hub (yet), and says why.
+  // d1 runs its own node: the city corrects its name and records its
+  // administrator's training at the hub, and both go down to d1's node.
   v1::CorrectOrgRegistrationRequest d1_name;
   d1_name.set_org_id("d1");
-  d1_name.set_name("芙蓉区总工会");
+  d1_name.set_name("芙蓉区总工会（更正）");
   d1_name.set_reason("更正名称");
   grpc::Status own_node =
       hub_admin_->Call(&S::CorrectOrgRegistration, city_token_, d1_name);
+  ASSERT_TRUE(own_node.ok()) << own_node.error_message();
+  v1::RecordTrainingRequest train;
+  train.set_org_id("d1");
+  train.mutable_training()->set_trainee("周芳");
+  train.mutable_training()->set_date("2026-11-20");
+  train.mutable_training()->set_trainer("市总工会组织部");
+  own_node = hub_admin_->Call(&S::RecordTraining, city_token_, train);
+  ASSERT_TRUE(own_node.ok()) << own_node.error_message();
+  ASSERT_TRUE(WaitFor([&] {
+    auto d1 = d1_->store().GetOrg("d1");
+    return d1.ok() && d1->name() == "芙蓉区总工会（更正）" &&
+           d1->trainings_size() == 1;
+  })) << d1_->store().GetOrg("d1")->ShortDebugString();
+  ExpectHubMatchesD1();
+  EXPECT_EQ(hub_->store().GetOrg("d1")->name(), "芙蓉区总工会（更正）");
+  // It is not dissolved from the hub: its members live at its node.
+  v1::DissolveOrgRequest dissolve_d1;
+  dissolve_d1.set_org_id("d1");
+  dissolve_d1.set_reason("撤销");
+  own_node = hub_admin_->Call(&S::DissolveOrg, city_token_, dissolve_d1);
   EXPECT_EQ(own_node.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(own_node.error_message(), HasSubstr("runs its own node"));
 
