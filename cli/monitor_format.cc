@@ -19,8 +19,12 @@ std::string OfExpected(int64_t value, int64_t expected) {
 }
 
 std::vector<std::string> ProgressRow(const v1::Progress& p) {
+  // The grassroots figure the target counts: entered (建成) unions when the
+  // campaign says so, as the ratio and the status do.
+  const int64_t grassroots =
+      p.targets_count_entered() ? p.entered_grassroots() : p.grassroots();
   return {p.label().empty() ? p.scope() : p.label(),
-          OfExpected(p.grassroots(), p.expected_grassroots()),
+          OfExpected(grassroots, p.expected_grassroots()),
           p.expected_grassroots() > 0 ? Pct(p.grassroots_ratio()) : "-",
           p.target_grassroots_today() > 0
               ? absl::StrCat(p.target_grassroots_today())
@@ -48,7 +52,7 @@ std::string FormatProgress(const v1::GetProgressResponse& r) {
                     "\n");
   }
   std::vector<std::vector<std::string>> rows = {
-      {"范围", "基层工会 已录入/预计", "录入率", "今日目标", "会员 已录入/预计",
+      {"范围", "基层工会 计入/预计", "录入率", "今日目标", "会员 已录入/预计",
        "会员录入率", "会员今日目标", "资料完整", "已激活", "有会员",
        "今日/本周新增", "状态"}};
   rows.push_back(ProgressRow(r.total()));

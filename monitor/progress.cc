@@ -230,7 +230,7 @@ absl::StatusOr<std::vector<v1::TimePoint>> ComputeSeries(
 std::string ProgressCsv(const v1::GetProgressResponse& report) {
   std::string out = "\xEF\xBB\xBF";  // BOM
   absl::StrAppend(&out,
-                  "范围,名称,预计基层工会数,已录入基层工会数,录入率,今日目标,"
+                  "范围,名称,预计基层工会数,已登记基层工会数,完成率,今日目标,"
                   "资料完整,已激活,有会员的组织,预计会员数,已录入会员数,"
                   "会员录入率,今日会员目标,今日新增组织,今日新增会员,"
                   "本周新增组织,本周新增会员,是否落后,未处理预警,"

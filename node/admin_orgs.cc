@@ -408,10 +408,6 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
     return Fail(caller, kAction, target, std::move(s));
   };
   const v1::Org& p = req.profile();
-  if (p.child_targets_size() > 0) {
-    return fail(absl::InvalidArgumentError(
-        "profile.child_targets: a child's target is set with SetChildTarget"));
-  }
   absl::MutexLock lock(&profile_mu_);
   auto current = HostedOrg(req.org_id());
   if (!current.ok()) return fail(current.status());
@@ -419,6 +415,20 @@ absl::StatusOr<v1::UpdateOrgProfileResponse> Admin::UpdateOrgProfile(
     return fail(absl::FailedPreconditionError("the organisation is dissolved"));
   }
   v1::Org org = *current;
+  // Targets are set with SetChildTarget; sent back as read they are fine, a
+  // change here would be dropped, so it is refused.
+  if (p.child_targets_size() > 0) {
+    bool same = p.child_targets_size() == org.child_targets_size();
+    for (int i = 0; same && i < p.child_targets_size(); ++i) {
+      same = p.child_targets(i).SerializeAsString() ==
+             org.child_targets(i).SerializeAsString();
+    }
+    if (!same) {
+      return fail(absl::InvalidArgumentError(
+          "profile.child_targets: a child's target is set with "
+          "SetChildTarget"));
+    }
+  }
   // The registration is the parent tier's; a change to it sent here would be
   // dropped, so it is refused (a field sent back unchanged is fine).
   if (std::string field = ChangedRegistrationField(p, org); !field.empty()) {

@@ -156,6 +156,15 @@ Admin::CorrectOrgRegistration(const CallContext& ctx,
     corrected.set_name(req.name());
   }
   if (req.kind() != v1::ORG_KIND_UNSPECIFIED && req.kind() != org.kind()) {
+    // Its children and members are entered at its own node and reach this
+    // one later: the kind rules cannot be checked here against them.
+    if (org.host_node() == org.id() && org.host_node() != store_->node_id()) {
+      return fail(absl::FailedPreconditionError(absl::StrCat(
+          "kind: '", org.id(),
+          "' runs its own node, where its children and members are entered; "
+          "its kind cannot be corrected from the parent's node (its name "
+          "can)")));
+    }
     auto children = ActiveChildren(*store_, org.id());
     if (!children.ok()) return fail(children.status());
     auto counters = store_->GetCounters(org.id());

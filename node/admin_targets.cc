@@ -1,7 +1,10 @@
 // A parent's targets for its direct children (R8 at every tier): what the
 // city expects of a district, a district of a street. They are kept in the
 // parent's own profile, which the parent's node hosts, so they reach the hub
-// with the parent's record and apply to children running their own node too.
+// with the parent's record. They apply at the parent's node and the hub, for
+// children running their own node too (warnings go down to those); a parent's
+// profile does not go down, so the child's own node measures its own total
+// against the campaign.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -34,7 +37,10 @@ absl::StatusOr<v1::SetChildTargetResponse> Admin::SetChildTarget(
       caller, kAction, child->parent_id(),
       "a target is set by the parent for its own direct children: org_id "
       "must be a direct child of your own organisation"));
-  if (child->status() != v1::ORG_ACTIVE) {
+  const bool remove =
+      req.expected_grassroots() == 0 && req.expected_members() == 0;
+  // A dissolved child's target can still be removed.
+  if (child->status() != v1::ORG_ACTIVE && !remove) {
     return fail(absl::FailedPreconditionError("the organisation is dissolved"));
   }
   for (const auto& [field, value] :
@@ -62,8 +68,6 @@ absl::StatusOr<v1::SetChildTargetResponse> Admin::SetChildTarget(
   auto it = std::find_if(
       targets->begin(), targets->end(),
       [&](const v1::ChildTarget& t) { return t.child_id() == child->id(); });
-  const bool remove =
-      req.expected_grassroots() == 0 && req.expected_members() == 0;
   v1::SetChildTargetResponse resp;
   std::string detail;
   if (remove) {

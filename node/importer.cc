@@ -17,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -471,6 +472,19 @@ absl::Status Importer::Job::OnOrg(int64_t row, const v1::Org& in, bool commit,
     error("组织类别", OrgKindChineseName(in.kind()),
           absl::StrCat("“", OrgKindChineseName(parent.kind()), "”下不能设立“",
                        OrgKindChineseName(in.kind()), "”"));
+  }
+  if (const auto& systems = im_->options_.systems;
+      !in.system().empty() && !systems.empty() &&
+      std::none_of(systems.begin(), systems.end(),
+                   [&](const auto& s) { return s.first == in.system(); })) {
+    std::vector<std::string> listed;
+    for (const auto& [code, label] : systems) {
+      listed.push_back(absl::StrCat(label, " ", code));
+    }
+    error(
+        "所属系统", in.system(),
+        absl::StrCat("不是市总工会规定的系统代码，可填：",
+                     absl::StrJoin(listed, "，"), "；或留空（与本单位相同）"));
   }
   v1::Org reg;
   reg.set_id(in.id());

@@ -52,6 +52,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -78,6 +80,9 @@ struct ImporterOptions {
   // Errors returned as messages, and in the error report CSV.
   int max_listed_errors = 100;
   int max_report_errors = 10000;
+  // The industry systems an organisation row may name (AdminOptions::systems:
+  // code, Chinese name); empty: any well-formed code.
+  std::vector<std::pair<std::string, std::string>> systems;
 };
 
 using ImportProgressFn = std::function<void(const v1::ImportProgress&)>;

@@ -317,6 +317,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       node->store_.get(), clock, node->admin_.get(), monitor_options);
   node->monitor_service_ = NewMonitorService(node->monitor_.get());
   ImporterOptions importer_options;
+  importer_options.systems = AdminOptionsFor(options, campaign).systems;
   importer_options.spool_dir = options.data_dir + "/import-spool";
   node->importer_ = std::make_unique<Importer>(
       node->store_.get(), clock, node->admin_.get(), importer_options);

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -40,10 +41,15 @@ bool CountsAsEntered(const v1::Org& org, const v1::OrgProgress& p,
 }
 
 absl::Status Store::CountEntered() {
-  if (!track_progress_) return absl::OkStatus();
-  const std::string rule =
-      absl::StrCat("min_members=", entered_rule_.min_members(),
-                   ";workforce_share=", entered_rule_.workforce_share());
+  if (!track_progress_) {
+    // Not kept while untracked: the next tracked open recounts.
+    return FromRocks(
+        db_->Delete(rocksdb::WriteOptions(), cf_->meta, keys::kMetaEnteredRule),
+        "forgetting the entered-count rule");
+  }
+  const std::string rule = absl::StrFormat(
+      "min_members=%d;workforce_share=%.17g", entered_rule_.min_members(),
+      entered_rule_.workforce_share());
   std::string counted;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->meta,
                                keys::kMetaEnteredRule, &counted);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/change_rules.h"
 #include "common/status_macros.h"
@@ -70,6 +71,34 @@ void CopyProfile(const v1::Org& from, v1::Org* to) {
   to->set_profile_completeness(from.profile_completeness());
   to->set_updated_at_ms(from.updated_at_ms());
   *to->mutable_child_targets() = from.child_targets();
+}
+
+// The targets an organisation set for its children (SetChildTarget), as any
+// writer or peer must send them: at most one per child, counts in range.
+absl::Status CheckChildTargets(const v1::Org& org) {
+  constexpr int kMaxTargets = 10'000;
+  constexpr int64_t kMaxExpected = 100'000'000;
+  if (org.child_targets_size() > kMaxTargets) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "organisation '", org.id(), "' has ", org.child_targets_size(),
+        " child targets; at most ", kMaxTargets));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const v1::ChildTarget& t : org.child_targets()) {
+    if (!seen.insert(t.child_id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("organisation '", org.id(),
+                                                     "' has two targets for '",
+                                                     t.child_id(), "'"));
+    }
+    for (int64_t v : {t.expected_grassroots(), t.expected_members()}) {
+      if (v < 0 || v > kMaxExpected) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("organisation '", org.id(), "': the target for '",
+                         t.child_id(), "' is out of range (", v, ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // True when a change's record (or a side of its conflict) has a `sealed`
@@ -161,6 +190,7 @@ absl::Status StageOrg(const StageTarget& t, CommitContext& ctx,
       return absl::FailedPreconditionError(
           absl::StrCat("profile of unknown organisation '", in.id(), "'"));
     }
+    RETURN_IF_ERROR(CheckChildTargets(in));
     merged = *prev;
     CopyProfile(in, &merged);
   }

@@ -215,6 +215,11 @@
   // The city's industry systems (controlled list); the first choice keeps
   // this organisation's own.
   function systemOptions() {
+    // Without a list (a campaign naming no systems) any code may be typed.
+    const listed = (state.systems || []).length > 0;
+    show('child-system', listed);
+    show('child-system-code', !listed);
+    $('child-system-code').value = '';
     const select = WB.clear('child-system');
     const own = el('option', '', '与本单位相同');
     own.value = '';
@@ -239,7 +244,7 @@
     const id = $('child-id').value.trim();
     const org = {
       id, name: $('child-name').value.trim(), kind: $('child-kind').value,
-      region: $('child-region').value.trim(), system: $('child-system').value.trim(),
+      region: $('child-region').value.trim(), system: (state.systems || []).length ? $('child-system').value : $('child-system-code').value.trim(),
     };
     if ($('child-own-node').checked) {
       if (!id) { text('child-error', '独立部署节点的组织须填写组织编号（与其节点证书一致）'); return; }

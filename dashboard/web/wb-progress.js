@@ -64,8 +64,10 @@
         } else {
           name.textContent = p.label;
         }
-        cell(tr, fmt(p.grassroots) + (Number(p.expectedGrassroots) ? ' / ' + fmt(p.expectedGrassroots) : ''));
-        cell(tr, ratio(p.grassroots, p.expectedGrassroots));
+        // The figure the target counts: entered (建成) unions when the campaign says so.
+        const g = p.targetsCountEntered ? p.enteredGrassroots : p.grassroots;
+        cell(tr, fmt(g) + (Number(p.expectedGrassroots) ? ' / ' + fmt(p.expectedGrassroots) : ''));
+        cell(tr, ratio(g, p.expectedGrassroots));
         cell(tr, fmt(p.members) + (Number(p.expectedMembers) ? ' / ' + fmt(p.expectedMembers) : ''));
         cell(tr, ratio(p.members, p.expectedMembers));
         cell(tr, fmt(p.newMembersWeek));

@@ -341,6 +341,19 @@ TEST_F(AdminServiceTest, ParentSetsTargetsForItsChildren) {
   EXPECT_EQ(district->child_targets(1).set_by(), "d1admin");
   ASSERT_EQ(node_->store().GetOrg(kCity)->child_targets_size(), 1);
 
+  // Sent back as read, the targets are fine.
+  *profile.mutable_profile()->mutable_child_targets() =
+      district->child_targets();
+  EXPECT_TRUE(Call(&S::UpdateOrgProfile, d1_, profile).status.ok());
+  // Every store refuses two targets for one child, whoever writes them.
+  {
+    v1::Org twice = *district;
+    *twice.add_child_targets() = twice.child_targets(0);
+    WriteSet w;
+    w.PutOrgProfile(twice);
+    EXPECT_THAT(node_->store().Commit(w, "test").status().message(),
+                HasSubstr("has two targets for 'g1'"));
+  }
   // The district's own profile update keeps its targets.
   profile.mutable_profile()->clear_child_targets();
   profile.mutable_profile()->set_address("长沙市芙蓉区五一大道1号");

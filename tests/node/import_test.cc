@@ -725,11 +725,21 @@ TEST_F(ImportTest, OrganisationsAreRegisteredAsChildrenOfTheCaller) {
       {"d1.c", "其他上级的工会", "基层法人独立工会", "430100", "", "", ""},
       {"d1.a", "改了名字的工会", "基层法人独立工会", "d1", "", "", ""},
       {"d1.d", "市总工会", "市总直属基层工会", "d1", "", "", ""},
+      // A system the city does not list (a typo).
+      {"d1.e", "芙蓉区丙学校工会", "基层法人独立工会", "d1", "", "educaton",
+       ""},
   });
   r = Import(d1_, options, bad);
   ASSERT_TRUE(r.status.ok());
   EXPECT_FALSE(r.summary.ok());
-  EXPECT_EQ(r.summary.counts().invalid_rows(), 3);
+  EXPECT_EQ(r.summary.counts().invalid_rows(), 4);
+  bool named = false;
+  for (const auto& e : r.summary.errors()) {
+    named = named || (e.column() == "所属系统" &&
+                      e.reason().find("不是市总工会规定的系统代码") !=
+                          std::string::npos);
+  }
+  EXPECT_TRUE(named);
   EXPECT_EQ(node_->store().next_log_pos(), log);
 
   // A grassroots union has no children; the city's admin registers under the

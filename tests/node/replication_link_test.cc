@@ -617,6 +617,15 @@ TEST_F(ReplicationLinkTest, CorrectionsAndADissolutionReachTheHub) {
   grpc::Status own_node =
       hub_admin_->Call(&S::CorrectOrgRegistration, city_token_, d1_name);
   ASSERT_TRUE(own_node.ok()) << own_node.error_message();
+  // Its kind is not corrected from here: its children and members are
+  // entered at its node and the rules cannot be checked against them here.
+  v1::CorrectOrgRegistrationRequest d1_kind;
+  d1_kind.set_org_id("d1");
+  d1_kind.set_kind(v1::DEV_ZONE_FEDERATION);
+  d1_kind.set_reason("类别选错");
+  own_node = hub_admin_->Call(&S::CorrectOrgRegistration, city_token_, d1_kind);
+  EXPECT_EQ(own_node.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(own_node.error_message(), HasSubstr("runs its own node"));
   v1::RecordTrainingRequest train;
   train.set_org_id("d1");
   train.mutable_training()->set_trainee("周芳");
