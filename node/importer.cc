@@ -17,7 +17,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/crypto.h"
 #include "common/org_rules.h"
 #include "common/status_macros.h"
@@ -26,9 +25,12 @@
 #include "ingest/table.h"
 #include "ingest/template.h"
 #include "ingest/writer.h"
+#include "node/import_records.h"
 
 namespace unionsync {
 namespace {
+
+using namespace import_internal;  // NOLINT: this layer's own helpers.
 
 constexpr absl::string_view kMembersAction = "ImportMembers";
 constexpr absl::string_view kOrgsAction = "ImportOrgs";
@@ -58,49 +60,6 @@ ingest::TextEncoding EncodingOf(v1::TextEncoding e) {
     default:
       return ingest::TextEncoding::kAuto;
   }
-}
-
-// The fields a data administrator edits (Admin's CopyEditable).
-bool SameEditable(const v1::Member& a, const v1::Member& b) {
-  return a.name() == b.name() && a.gender() == b.gender() &&
-         a.ethnicity() == b.ethnicity() && a.id_number() == b.id_number() &&
-         a.phone() == b.phone() && a.education() == b.education() &&
-         a.workplace() == b.workplace() && a.join_date() == b.join_date() &&
-         a.card_number() == b.card_number() &&
-         a.migrant_worker() == b.migrant_worker() &&
-         a.dues_status() == b.dues_status();
-}
-
-void CopyEditable(const v1::Member& from, v1::Member* to) {
-  to->set_name(from.name());
-  to->set_gender(from.gender());
-  to->set_ethnicity(from.ethnicity());
-  to->set_id_number(from.id_number());
-  to->set_phone(from.phone());
-  to->set_education(from.education());
-  to->set_workplace(from.workplace());
-  to->set_join_date(from.join_date());
-  to->set_card_number(from.card_number());
-  to->set_migrant_worker(from.migrant_worker());
-  to->set_dues_status(from.dues_status());
-}
-
-bool HasContact(const v1::Contact& c) {
-  return !c.name().empty() || !c.phone().empty() || !c.trained_date().empty();
-}
-
-bool HasProfile(const v1::Org& o) {
-  return !o.credit_code().empty() || HasContact(o.chair()) ||
-         HasContact(o.data_admin()) || HasContact(o.contact()) ||
-         o.employee_count() != 0 || !o.founding_date().empty() ||
-         !o.address().empty();
-}
-
-bool SameRegistration(const v1::Org& a, const v1::Org& b) {
-  return a.name() == b.name() && a.kind() == b.kind() &&
-         a.parent_id() == b.parent_id() && a.region() == b.region() &&
-         a.system() == b.system() && a.host_node() == b.host_node() &&
-         a.status() == b.status();
 }
 
 absl::Status ErrnoStatus(absl::string_view what, int err) {
@@ -473,18 +432,10 @@ absl::Status Importer::Job::OnOrg(int64_t row, const v1::Org& in, bool commit,
           absl::StrCat("“", OrgKindChineseName(parent.kind()), "”下不能设立“",
                        OrgKindChineseName(in.kind()), "”"));
   }
-  if (const auto& systems = im_->options_.systems;
-      !in.system().empty() && !systems.empty() &&
-      std::none_of(systems.begin(), systems.end(),
-                   [&](const auto& s) { return s.first == in.system(); })) {
-    std::vector<std::string> listed;
-    for (const auto& [code, label] : systems) {
-      listed.push_back(absl::StrCat(label, " ", code));
-    }
-    error(
-        "所属系统", in.system(),
-        absl::StrCat("不是市总工会规定的系统代码，可填：",
-                     absl::StrJoin(listed, "，"), "；或留空（与本单位相同）"));
+  if (std::string why =
+          UnlistedSystemReason(im_->options_.systems, in.system());
+      !why.empty()) {
+    error("所属系统", in.system(), std::move(why));
   }
   v1::Org reg;
   reg.set_id(in.id());
