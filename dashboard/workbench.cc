@@ -117,7 +117,7 @@ void Upload(DashboardBackend* backend, const httplib::Request& req,
   const std::string options = httplib::detail::decode_url(
       req.get_header_value("X-Upload-Options"), false);
   absl::StatusOr<std::unique_ptr<WebUpload>> began =
-      backend->BeginUpload(ctx, "IngestService.Import", options);
+      backend->BeginUpload(ctx, req.matches[1].str(), options);
   if (!began.ok()) return SetError(res, began.status());
   std::shared_ptr<WebUpload> upload = *std::move(began);
   absl::Status appended;

@@ -36,7 +36,8 @@ namespace unionsync {
 
 class DashboardBackend;
 
-inline constexpr char kUploadPath[] = "/api/v1/IngestService.Import";
+inline constexpr char kUploadPath[] =
+    R"(/api/v1/(IngestService\.Import|MonitorService\.ImportDues))";
 // The largest upload (the Ingest API's limit is 200 MiB; the importer says
 // so first, with its own message).
 inline constexpr size_t kMaxUploadBytes = (size_t{200} << 20) + (1 << 20);

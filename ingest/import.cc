@@ -405,52 +405,6 @@ class RowContext {
   bool ok_ = true;
 };
 
-// The Chinese reason an ID number is refused, nullopt if it is valid.
-std::optional<std::string> IdNumberReason(absl::string_view id,
-                                          absl::CivilDay today, bool* male) {
-  const absl::StatusOr<IdNumberInfo> info = ParseIdNumber(id, today);
-  if (info.ok()) {
-    *male = info->male;
-    return std::nullopt;
-  }
-  for (char c : id) {
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return "公民身份号码只能由数字和X组成（请不要使用汉字或全角符号）";
-    }
-  }
-  if (id.size() != 18) {
-    return absl::StrCat("公民身份号码应为18位，现为", id.size(), "位");
-  }
-  if (!AllDigits(id.substr(0, 17))) return "公民身份号码前17位只能是数字";
-  if (!absl::ascii_isdigit(static_cast<unsigned char>(id[17])) &&
-      id[17] != 'X') {
-    return "公民身份号码最后一位只能是数字或X";
-  }
-  const absl::string_view msg = info.status().message();
-  if (absl::StrContains(msg, "(characters 1-6)")) {
-    return absl::StrCat(
-        "公民身份号码前六位（地区码）", id.substr(0, 6),
-        "不在国家行政区划代码表（GB/T 2260）中，请核对号码；"
-        "如身份证上确为此号码，请在“会员”页面逐个录入并勾选确认");
-  }
-  if (absl::StrContains(msg, "province")) {
-    return "公民身份号码前两位不是有效的省级行政区划代码";
-  }
-  if (absl::StrContains(msg, "before 1900")) {
-    return "公民身份号码中的出生年份早于1900年";
-  }
-  if (absl::StrContains(msg, "after today")) {
-    return "公民身份号码中的出生日期晚于今天";
-  }
-  if (absl::StrContains(msg, "birth date")) {
-    return "公民身份号码第7至14位的出生日期不存在";
-  }
-  if (absl::StrContains(msg, "check character")) {
-    return "公民身份号码校验位错误，请核对号码";
-  }
-  return "公民身份号码无效，请核对号码";
-}
-
 // The 17 digits before the check character as a number, for duplicate checks.
 uint64_t IdKey(absl::string_view id) {
   uint64_t k = 0;
@@ -915,6 +869,52 @@ absl::Status WriteErrorReportCsv(const std::string& path,
     return absl::InternalError(absl::StrCat("写入 ", path, " 失败"));
   }
   return absl::OkStatus();
+}
+
+std::optional<std::string> IdNumberReason(absl::string_view id,
+                                          absl::CivilDay today, bool* male,
+                                          RegionCheck region) {
+  const absl::StatusOr<IdNumberInfo> info = ParseIdNumber(id, today, region);
+  if (info.ok()) {
+    if (male != nullptr) *male = info->male;
+    return std::nullopt;
+  }
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return "公民身份号码只能由数字和X组成（请不要使用汉字或全角符号）";
+    }
+  }
+  if (id.size() != 18) {
+    return absl::StrCat("公民身份号码应为18位，现为", id.size(), "位");
+  }
+  if (!AllDigits(id.substr(0, 17))) return "公民身份号码前17位只能是数字";
+  if (!absl::ascii_isdigit(static_cast<unsigned char>(id[17])) &&
+      id[17] != 'X') {
+    return "公民身份号码最后一位只能是数字或X";
+  }
+  const absl::string_view msg = info.status().message();
+  if (absl::StrContains(msg, "(characters 1-6)")) {
+    return absl::StrCat(
+        "公民身份号码前六位（地区码）", id.substr(0, 6),
+        "不在国家行政区划代码表（GB/T 2260）中，请核对号码；"
+        "如身份证上确为此号码，请在“会员”页面逐个录入并勾选确认");
+  }
+  if (absl::StrContains(msg, "province")) {
+    return "公民身份号码前两位不是有效的省级行政区划代码";
+  }
+  if (absl::StrContains(msg, "before 1900")) {
+    return "公民身份号码中的出生年份早于1900年";
+  }
+  if (absl::StrContains(msg, "after today")) {
+    return "公民身份号码中的出生日期晚于今天";
+  }
+  if (absl::StrContains(msg, "birth date")) {
+    return "公民身份号码第7至14位的出生日期不存在";
+  }
+  if (absl::StrContains(msg, "check character")) {
+    return "公民身份号码校验位错误，请核对号码";
+  }
+  return "公民身份号码无效，请核对号码";
 }
 
 }  // namespace unionsync::ingest

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/span.h"
+#include "common/validation.h"
 
 namespace unionsync::v1 {
 class Member;
@@ -143,6 +144,12 @@ absl::Status WriteErrorReportCsv(const std::string& path,
 // 60 of the 1900 system and anything outside 1900-01-01..9999-12-31 is
 // nullopt.
 std::optional<std::string> ExcelSerialToDate(double serial, bool date1904);
+
+// The Chinese reason the ID number `id` (normalised) is refused, nullopt if
+// it is valid; sets *male (when not null) for a valid one.
+std::optional<std::string> IdNumberReason(
+    absl::string_view id, absl::CivilDay today, bool* male = nullptr,
+    RegionCheck region = RegionCheck::kListed);
 
 }  // namespace unionsync::ingest
 

@@ -117,20 +117,9 @@ absl::StatusOr<v1::GetProgressResponse> Monitor::Report(
           "progress by region and system is for the node's own organisation; "
           "use view \"children\"");
     }
-    const bool regions = view == "regions";
-    const std::string api = regions ? "region:" : "system:";
-    std::vector<std::string> scopes;
-    for (const v1::AreaTarget& a : campaign.areas()) {
-      if (absl::StartsWith(a.scope(), api)) scopes.push_back(a.scope());
-    }
-    ASSIGN_OR_RETURN(std::vector<std::string> held,
-                     store_->ListScopes(regions ? "r:" : "y:"));
-    for (const std::string& s : held) {
-      std::string scope = absl::StrCat(api, s.substr(2));
-      if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
-        scopes.push_back(std::move(scope));
-      }
-    }
+    ASSIGN_OR_RETURN(
+        std::vector<std::string> scopes,
+        ListAreaScopes(*store_, campaign, /*regions=*/view == "regions"));
     for (const std::string& scope : scopes) {
       ASSIGN_OR_RETURN(ScopeRef ref, ResolveScope(*store_, campaign, scope));
       ASSIGN_OR_RETURN(*out.add_rows(),

@@ -116,6 +116,24 @@ absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
                    "' is not city, region:<code>, system:<name> or org:<id>"));
 }
 
+absl::StatusOr<std::vector<std::string>> ListAreaScopes(
+    const Store& store, const v1::CampaignConfig& config, bool regions) {
+  const std::string api = regions ? "region:" : "system:";
+  std::vector<std::string> scopes;
+  for (const v1::AreaTarget& a : config.areas()) {
+    if (absl::StartsWith(a.scope(), api)) scopes.push_back(a.scope());
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> held,
+                   store.ListScopes(regions ? "r:" : "y:"));
+  for (const std::string& s : held) {
+    std::string scope = absl::StrCat(api, s.substr(2));
+    if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+      scopes.push_back(std::move(scope));
+    }
+  }
+  return scopes;
+}
+
 absl::StatusOr<v1::Progress> ComputeProgress(const Store& store,
                                              const v1::CampaignConfig& config,
                                              const ScopeRef& ref,

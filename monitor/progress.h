@@ -42,6 +42,12 @@ absl::StatusOr<ScopeRef> ResolveScope(const Store& store,
                                       const v1::CampaignConfig& config,
                                       absl::string_view scope);
 
+// The API scopes of every region ("region:<code>") or every system
+// ("system:<code>"): the campaign's areas in its order, then any other the
+// store holds figures for.
+absl::StatusOr<std::vector<std::string>> ListAreaScopes(
+    const Store& store, const v1::CampaignConfig& config, bool regions);
+
 absl::StatusOr<v1::Progress> ComputeProgress(const Store& store,
                                              const v1::CampaignConfig& config,
                                              const ScopeRef& ref,

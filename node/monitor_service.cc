@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "dues/ledger.h"
 #include "monitor/monitor.h"
 #include "node/admin.h"
 #include "node/admin_service.h"
@@ -159,22 +160,25 @@ using Base = v1::MonitorService::WithCallbackMethod_WatchWarnings<
 
 class MonitorServiceImpl final : public Base {
  public:
-  explicit MonitorServiceImpl(Monitor* monitor) : monitor_(monitor) {}
+  MonitorServiceImpl(Monitor* monitor, DuesLedger* dues)
+      : monitor_(monitor), dues_(dues) {}
 
-#define US_MONITOR_RPC(Name)                                                \
+#define US_MONITOR_RPC(object, Name)                                        \
   grpc::Status Name(grpc::ServerContext* ctx, const v1::Name##Request* req, \
                     v1::Name##Response* resp) override {                    \
     return Run(ctx, resp, [&](const RequestContext& c) {                    \
-      return monitor_->Name(c, *req);                                       \
+      return object->Name(c, *req);                                         \
     });                                                                     \
   }
-  US_MONITOR_RPC(GetProgress)
-  US_MONITOR_RPC(GetTimeSeries)
-  US_MONITOR_RPC(ExportProgressCsv)
-  US_MONITOR_RPC(ListWarnings)
-  US_MONITOR_RPC(ListConflicts)
-  US_MONITOR_RPC(ResolveConflict)
-  US_MONITOR_RPC(GetSyncFreshness)
+  US_MONITOR_RPC(monitor_, GetProgress)
+  US_MONITOR_RPC(monitor_, GetTimeSeries)
+  US_MONITOR_RPC(monitor_, ExportProgressCsv)
+  US_MONITOR_RPC(monitor_, ListWarnings)
+  US_MONITOR_RPC(monitor_, ListConflicts)
+  US_MONITOR_RPC(monitor_, ResolveConflict)
+  US_MONITOR_RPC(monitor_, GetSyncFreshness)
+  US_MONITOR_RPC(dues_, ImportDues)
+  US_MONITOR_RPC(dues_, GetDuesCoverage)
 #undef US_MONITOR_RPC
 
   grpc::ServerWriteReactor<v1::WarningUpdate>* WatchWarnings(
@@ -185,12 +189,14 @@ class MonitorServiceImpl final : public Base {
 
  private:
   Monitor* monitor_;
+  DuesLedger* dues_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewMonitorService(Monitor* monitor) {
-  return std::make_unique<MonitorServiceImpl>(monitor);
+std::unique_ptr<grpc::Service> NewMonitorService(Monitor* monitor,
+                                                 DuesLedger* dues) {
+  return std::make_unique<MonitorServiceImpl>(monitor, dues);
 }
 
 }  // namespace unionsync

@@ -12,10 +12,12 @@ class Service;
 
 namespace unionsync {
 
+class DuesLedger;
 class Monitor;
 
-// A gRPC service for `monitor`, which must outlive it.
-std::unique_ptr<grpc::Service> NewMonitorService(Monitor* monitor);
+// A gRPC service for `monitor` and `dues`, which must outlive it.
+std::unique_ptr<grpc::Service> NewMonitorService(Monitor* monitor,
+                                                 DuesLedger* dues);
 
 }  // namespace unionsync
 

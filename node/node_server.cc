@@ -18,6 +18,7 @@
 #include "common/password_policy.h"
 #include "common/status_macros.h"
 #include "dashboard/dashboard.h"
+#include "dues/ledger.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -127,14 +128,15 @@ absl::Status CheckReplicationOptions(const NodeOptions& o) {
 class NodeDashboardBackend final : public DashboardBackend {
  public:
   NodeDashboardBackend(Admin* admin, Monitor* monitor, Exporter* exporter,
-                       Importer* importer, NodeBackups* backups,
-                       RpcMetrics* rpc_metrics, std::string node_id)
+                       Importer* importer, DuesLedger* dues,
+                       NodeBackups* backups, RpcMetrics* rpc_metrics,
+                       std::string node_id)
       : admin_(admin),
         monitor_(monitor),
         backups_(backups),
         rpc_metrics_(rpc_metrics),
         node_id_(std::move(node_id)),
-        web_api_(admin, monitor, exporter, importer) {}
+        web_api_(admin, monitor, exporter, importer, dues) {}
 
   absl::Status AuthorizeMetrics(const std::string& authorization,
                                 const std::string& session_token,
@@ -315,7 +317,13 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   monitor_options.reconciler = node->reconciler_.get();
   node->monitor_ = std::make_unique<Monitor>(
       node->store_.get(), clock, node->admin_.get(), monitor_options);
-  node->monitor_service_ = NewMonitorService(node->monitor_.get());
+  DuesOptions dues_options;
+  dues_options.campaign = campaign;
+  dues_options.hub = node->reconciler_ != nullptr;
+  node->dues_ = std::make_unique<DuesLedger>(
+      node->store_.get(), clock, node->admin_.get(), std::move(dues_options));
+  node->monitor_service_ =
+      NewMonitorService(node->monitor_.get(), node->dues_.get());
   ImporterOptions importer_options;
   importer_options.systems = AdminOptionsFor(options, campaign).systems;
   importer_options.spool_dir = options.data_dir + "/import-spool";
@@ -369,8 +377,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (!options.dashboard_listen.empty()) {
     node->dashboard_backend_ = std::make_unique<NodeDashboardBackend>(
         node->admin_.get(), node->monitor_.get(), node->exporter_.get(),
-        node->importer_.get(), node->backups_.get(), node->rpc_metrics_.get(),
-        options.node_id);
+        node->importer_.get(), node->dues_.get(), node->backups_.get(),
+        node->rpc_metrics_.get(), options.node_id);
     DashboardOptions dashboard;
     dashboard.listen = options.dashboard_listen;
     if (!options.insecure_plaintext) {

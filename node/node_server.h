@@ -44,6 +44,7 @@ class DashboardBackend;
 class Exporter;
 class Importer;
 class LinkWorker;
+class DuesLedger;
 class Monitor;
 class Reconciler;
 class WarningEvaluator;
@@ -114,6 +115,7 @@ class NodeServer final : public ReplicationControl {
   Store& store() { return *store_; }
   Admin& admin() { return *admin_; }
   Monitor& monitor() { return *monitor_; }
+  DuesLedger& dues() { return *dues_; }
   // The hub's reconciler and rule evaluator; null on other nodes.
   Reconciler* reconciler() { return reconciler_.get(); }
   WarningEvaluator* evaluator() { return evaluator_.get(); }
@@ -162,6 +164,7 @@ class NodeServer final : public ReplicationControl {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<WarningEvaluator> evaluator_;
   std::unique_ptr<Monitor> monitor_;
+  std::unique_ptr<DuesLedger> dues_;
   std::unique_ptr<Importer>
       importer_;  // Spools uploads in <data_dir>/import-spool.
   std::unique_ptr<DashboardBackend> dashboard_backend_;

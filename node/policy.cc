@@ -129,6 +129,10 @@ constexpr ActionPolicy kPolicies[] = {
      "the hub's own organisation"},
     {"GetSyncFreshness", "MonitorService/GetSyncFreshness", kFigures, false,
      "inside the caller's subtree"},
+    {"ImportDues", "MonitorService/ImportDues", kDataAdmin, true,
+     "the hub's own organisation; ID numbers kept only as keyed hashes"},
+    {"GetDuesCoverage", "MonitorService/GetDuesCoverage", kFigures, false,
+     "the hub's own organisation (figures only)"},
     // Web endpoints that are not RPCs.
     {"Metrics", "GET /metrics", kOperator | kDataAdmin, false,
      "the node's own organisation; figures and node ids, no names"},

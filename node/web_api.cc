@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "dashboard/workbench.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace unionsync {
@@ -66,11 +67,38 @@ class ImportUpload final : public WebUpload {
   std::unique_ptr<ImportJob> job_;
 };
 
+// A dues file through the workbench: held in memory (it holds ID numbers,
+// which never touch the disk here) and imported in one call.
+class DuesUpload final : public WebUpload {
+ public:
+  DuesUpload(DuesLedger* dues, RequestContext ctx, v1::ImportDuesRequest req)
+      : dues_(dues), ctx_(std::move(ctx)), req_(std::move(req)) {}
+  absl::Status Append(const char* data, size_t size) override {
+    if (req_.content().size() + size > kMaxUploadBytes) {
+      return absl::InvalidArgumentError("the file is too large");
+    }
+    req_.mutable_content()->append(data, size);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> Run(
+      const std::function<void(const std::string&)>&,
+      const std::atomic<bool>*) override {
+    ASSIGN_OR_RETURN(v1::ImportDuesResponse resp,
+                     dues_->ImportDues(ctx_, req_));
+    return ToJson(resp);
+  }
+
+ private:
+  DuesLedger* dues_;
+  const RequestContext ctx_;
+  v1::ImportDuesRequest req_;
+};
+
 }  // namespace
 
 WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
-               Importer* importer)
-    : importer_(importer) {
+               Importer* importer, DuesLedger* dues)
+    : importer_(importer), dues_(dues) {
   // One entry per unary RPC: parse, call the domain object, print.
   auto add = [this](const std::string& name, auto call) {
     handlers_[name] = [call](const RequestContext& ctx, const std::string& json)
@@ -132,6 +160,7 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
   US_WEB_DOMAIN(MonitorService, monitor, ResolveConflict)
   US_WEB_DOMAIN(MonitorService, monitor, GetSyncFreshness)
   US_WEB_DOMAIN(MonitorService, monitor, ExportProgressCsv)
+  US_WEB_DOMAIN(MonitorService, dues, GetDuesCoverage)
   US_WEB_DOMAIN(ExportService, exporter, RequestExport)
   US_WEB_DOMAIN(ExportService, exporter, ApproveExport)
   US_WEB_DOMAIN(ExportService, exporter, ListExportRequests)
@@ -168,6 +197,15 @@ WebApi::WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
 absl::StatusOr<std::unique_ptr<WebUpload>> WebApi::BeginUpload(
     const RequestContext& ctx, const std::string& method,
     const std::string& options_json) const {
+  if (method == "MonitorService.ImportDues") {
+    v1::ImportDuesRequest req;
+    RETURN_IF_ERROR(FromJson(options_json, &req));
+    if (!req.content().empty()) {
+      return absl::InvalidArgumentError("the file goes in the body");
+    }
+    RETURN_IF_ERROR(dues_->CheckImport(ctx));
+    return std::make_unique<DuesUpload>(dues_, ctx, std::move(req));
+  }
   if (method != "IngestService.Import") {
     return absl::NotFoundError(
         absl::StrCat("no upload endpoint '", method.substr(0, 64), "'"));

@@ -4,9 +4,11 @@
 // object the gRPC edge calls (Admin, Monitor, Exporter, Importer). The one
 // streaming call the workbench needs, IngestService.Import, is an upload
 // (BeginUpload): its options as JSON, then the file's bytes, then
-// ImportProgress messages as JSON lines. So authorisation, validation, masking
-// and audit are implemented once and tested once; the web layer holds no rule
-// of its own (ARCHITECTURE.md, "Web workbench").
+// ImportProgress messages as JSON lines; MonitorService.ImportDues is an
+// upload too (its request's content is the body), answered in one line. So
+// authorisation, validation, masking and audit are implemented once and tested
+// once; the web layer holds no rule of its own (ARCHITECTURE.md, "Web
+// workbench").
 //
 // Thread-safe (the domain objects are).
 #ifndef UNIONSYNC_NODE_WEB_API_H_
@@ -19,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "dashboard/dashboard.h"
+#include "dues/ledger.h"
 #include "monitor/monitor.h"
 #include "node/admin.h"
 #include "node/exporter.h"
@@ -29,8 +32,8 @@ namespace unionsync {
 class WebApi {
  public:
   // Not owned; must outlive the API.
-  WebApi(Admin* admin, Monitor* monitor, Exporter* exporter,
-         Importer* importer);
+  WebApi(Admin* admin, Monitor* monitor, Exporter* exporter, Importer* importer,
+         DuesLedger* dues);
 
   // Calls `method` ("Service.Method") with the JSON request `json` (an empty
   // body is an empty request) for the session in `ctx`; the JSON response.
@@ -41,8 +44,9 @@ class WebApi {
                                    const std::string& method,
                                    const std::string& json) const;
 
-  // "IngestService.Import" with its ImportOptions as JSON: checks the session
-  // and the scope (Importer::Begin) before the file is sent.
+  // "IngestService.Import" with its ImportOptions as JSON, or
+  // "MonitorService.ImportDues" with its ImportDuesRequest (without content):
+  // checks the session and the scope before the file is sent.
   absl::StatusOr<std::unique_ptr<WebUpload>> BeginUpload(
       const RequestContext& ctx, const std::string& method,
       const std::string& options_json) const;
@@ -55,6 +59,7 @@ class WebApi {
       const RequestContext&, const std::string&)>;
   std::map<std::string, Handler> handlers_;
   Importer* importer_;
+  DuesLedger* dues_;
 };
 
 }  // namespace unionsync

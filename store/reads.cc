@@ -3,6 +3,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -61,10 +62,14 @@ absl::StatusOr<v1::SubtreeCounters> Store::GetCounters(
 
 absl::StatusOr<std::vector<std::string>> Store::MembersWithIdNumber(
     absl::string_view id_number) const {
+  return MembersWithIdToken(IdNumberToken(*vault_, id_number));
+}
+
+absl::StatusOr<std::vector<std::string>> Store::MembersWithIdToken(
+    absl::string_view token) const {
   std::string value;
-  rocksdb::Status s = db_->Get(
-      rocksdb::ReadOptions(), cf_->index,
-      Sl(keys::IdNumberKey(IdNumberToken(*vault_, id_number))), &value);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_->index,
+                               Sl(keys::IdNumberKey(token)), &value);
   if (s.IsNotFound()) return std::vector<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "ID-number index"));
   return SplitHolders(value);
@@ -225,6 +230,24 @@ absl::StatusOr<std::optional<std::string>> Store::GetLocal(
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "local read"));
   return std::optional<std::string>(std::move(value));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Store::ScanLocal(absl::string_view prefix, absl::string_view after,
+                 size_t limit) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_->local));
+  const std::string start = absl::StrCat(prefix, after);
+  for (it->Seek(Sl(start)); it->Valid() && out.size() < limit; it->Next()) {
+    const absl::string_view key = Sv(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    if (!after.empty() && key == start) continue;
+    out.emplace_back(std::string(key.substr(prefix.size())),
+                     std::string(Sv(it->value())));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "local scan"));
+  return out;
 }
 
 std::string Store::DayOf(int64_t unix_ms) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -297,6 +298,10 @@ class Store {
   // replicas from different nodes disagree, for the hub to reconcile).
   absl::StatusOr<std::vector<std::string>> MembersWithIdNumber(
       absl::string_view id_number) const;
+  // As above for the index token of an ID number (IdNumberToken), for
+  // callers that keep only the token (the hub's dues ledger).
+  absl::StatusOr<std::vector<std::string>> MembersWithIdToken(
+      absl::string_view token) const;
   // Member ids in the whole ID-number index (a scan; for consistency
   // checks).
   absl::StatusOr<uint64_t> CountIdIndexEntries() const;
@@ -405,6 +410,11 @@ class Store {
   // Local state.
   absl::StatusOr<std::optional<std::string>> GetLocal(
       absl::string_view key) const;
+  // Up to `limit` local entries whose keys start with `prefix`, after the
+  // key `prefix` + `after` (from the first when empty), in key order; keys
+  // without the prefix.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanLocal(
+      absl::string_view prefix, absl::string_view after, size_t limit) const;
 
   // Position the next change-log entry will get; sequence the next local change
   // will get.

@@ -73,6 +73,47 @@ window.WB = (function () {
     return b;
   }
   function clear(id) { const e = $(id); e.textContent = ''; return e; }
+  // The rows of an upload's cell errors (row, column, value, reason) into the
+  // table body `id`; the value may be personal, so it is marked masked.
+  function cellErrors(id, errors) {
+    const rows = clear(id);
+    for (const e of errors || []) {
+      const tr = el('tr');
+      cell(tr, e.row); cell(tr, e.column || '整行'); cell(tr, e.value || '', 'masked'); cell(tr, e.reason);
+      rows.appendChild(tr);
+    }
+  }
+  // Uploads `file` to the upload endpoint `method` with `options`; calls
+  // `onLine` with every JSON line of the answer as it arrives and returns the
+  // last. Rejects with {code, text} on an error line or a failed request.
+  async function upload(method, file, options, onLine) {
+    const res = await fetch('/api/v1/' + method, {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: headers({ 'Content-Type': 'application/octet-stream',
+        'X-Upload-Options': encodeURIComponent(JSON.stringify(options)) }),
+    });
+    if (!res.ok) throw failure(method, res.status, await res.json().catch(() => ({})));
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    let last = null;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (value) buffered += decoder.decode(value, { stream: true });
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!line) continue;
+        const msg = JSON.parse(line);
+        if (msg.error) throw msg.error;
+        if (onLine) onLine(msg);
+        last = msg;
+      }
+      if (done) break;
+    }
+    return last;
+  }
 
   // Saves bytes the API returned (base64, protobuf's JSON form of `bytes`).
   function saveBase64(base64, filename, type) {
@@ -118,6 +159,6 @@ window.WB = (function () {
 
   return {
     $, state, api, headers, failure, show, text, showAlert, fmt, date, el, cell, button, clear,
-    saveBase64, kinds, grassroots, roles, credentials, views, view, allowed, onLoggedOut: null,
+    cellErrors, upload, saveBase64, kinds, grassroots, roles, credentials, views, view, allowed, onLoggedOut: null,
   };
 })();

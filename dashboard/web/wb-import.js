@@ -4,7 +4,7 @@
 'use strict';
 
 (function () {
-  const { $, state, api, text, show, showAlert, cell, el } = WB;
+  const { $, state, api, text, show, showAlert } = WB;
   const phases = {
     IMPORT_UPLOADING: '正在上传', IMPORT_VALIDATING: '正在检查', IMPORT_COMMITTING: '正在写入', IMPORT_DONE: '完成',
   };
@@ -47,31 +47,7 @@
     setProgress({ phase: 'IMPORT_UPLOADING' });
     for (const b of ['import-check', 'import-run']) $(b).disabled = true;
     try {
-      const res = await fetch('/api/v1/IngestService.Import', {
-        method: 'POST', credentials: 'same-origin', body: file,
-        headers: WB.headers({ 'Content-Type': 'application/octet-stream',
-          'X-Upload-Options': encodeURIComponent(JSON.stringify(options)) }),
-      });
-      if (!res.ok) throw WB.failure('IngestService.Import', res.status, await res.json().catch(() => ({})));
-      const reader = res.body.getReader();
-      const decoder = new TextDecoder();
-      let buffered = '';
-      let last = null;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (value) buffered += decoder.decode(value, { stream: true });
-        let nl;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          const msg = JSON.parse(line);
-          if (msg.error) throw msg.error;
-          setProgress(msg);
-          last = msg;
-        }
-        if (done) break;
-      }
+      const last = await WB.upload('IngestService.Import', file, options, setProgress);
       if (!last || !last.summary) throw { text: '导入没有完成，请重试' };
       showResult(last.summary);
     } catch (e) {
@@ -89,12 +65,7 @@
     state.importReport = s.errorReportCsv || '';
     text('import-message', s.message || '');
     $('import-message').className = 'fw-bold ' + (s.ok ? 'text-success' : 'text-danger');
-    const rows = WB.clear('import-errors');
-    for (const e of s.errors || []) {
-      const tr = el('tr');
-      cell(tr, e.row); cell(tr, e.column || '整行'); cell(tr, e.value || '', 'masked'); cell(tr, e.reason);
-      rows.appendChild(tr);
-    }
+    WB.cellErrors('import-errors', s.errors);
     const n = Number(s.totalErrors || 0);
     show('import-errors-box', n > 0);
     text('import-errors-count', n > (s.errors || []).length ? '共 ' + n + ' 处问题，下面列出前 ' + (s.errors || []).length + ' 处；全部问题见“下载问题清单”。' : '共 ' + n + ' 处问题：');

@@ -27,6 +27,7 @@
 #include "common/password.h"
 #include "dashboard/webdriver.h"
 #include "dashboard/workbench_page.h"
+#include "dues/ledger.h"
 #include "ingest/template.h"
 #include "ingest/test_files.h"
 #include "ingest/writer.h"
@@ -166,7 +167,8 @@ TEST_F(WorkbenchBrowserTest, TheCityOpensAUnionAndItsClerkStartsWork) {
   ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
   EXPECT_EQ(
       Menu(),
-      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,审计,节点");
+      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,会费缴纳,审计,"
+      "节点");
   ASSERT_NO_FATAL_FAILURE(Go("children"));
   ASSERT_NO_FATAL_FAILURE(Click("#child-add-open"));
   const std::string kinds = Eval(
@@ -510,7 +512,7 @@ TEST_F(WorkbenchBrowserTest, EachRoleSeesItsOwnMenuAndADisabledPageLogsOut) {
   ASSERT_OK(made.status());
   testing::Activate(*node_, "cityreview", made->initial_password());
   ASSERT_NO_FATAL_FAILURE(LogIn("cityreview", testing::kStrong));
-  EXPECT_EQ(Menu(), "本单位,下级组织,数据导出,进度与预警,审计");
+  EXPECT_EQ(Menu(), "本单位,下级组织,数据导出,进度与预警,会费缴纳,审计");
   EXPECT_FALSE(Visible("unit-form"));
   // The server refuses what the menu does not offer.
   const std::string members = Eval(
@@ -532,7 +534,7 @@ TEST_F(WorkbenchBrowserTest, EachRoleSeesItsOwnMenuAndADisabledPageLogsOut) {
   ASSERT_OK(op_made.status());
   testing::Activate(*node_, "cityops", op_made->initial_password());
   ASSERT_NO_FATAL_FAILURE(LogIn("cityops", testing::kStrong));
-  EXPECT_EQ(Menu(), "本单位,进度与预警,审计,节点");
+  EXPECT_EQ(Menu(), "本单位,进度与预警,会费缴纳,审计,节点");
   ASSERT_NO_FATAL_FAILURE(Go("node"));
   ASSERT_NO_FATAL_FAILURE(WaitText("node-summary", "430100"));
   // The node's backups: none yet, one taken now, then verified.
@@ -662,7 +664,8 @@ TEST_F(WorkbenchHubTest, TheCitysProgressPageShowsWhatTheMonitorComputes) {
   ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
   EXPECT_EQ(
       Menu(),
-      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,审计,节点");
+      "本单位,下级组织,模板与导入,数据导出,进度与预警,数据冲突,会费缴纳,审计,"
+      "节点");
   ASSERT_NO_FATAL_FAILURE(Go("progress"));
   const v1::Progress total = Expected("city").total();
   EXPECT_EQ(total.grassroots(), 4);
@@ -723,6 +726,71 @@ TEST_F(WorkbenchHubTest, TheCitysProgressPageShowsWhatTheMonitorComputes) {
               "conflicts"));
   ASSERT_NO_FATAL_FAILURE(Go("node"));
   ASSERT_NO_FATAL_FAILURE(WaitText("node-summary", "430100"));
+}
+
+// The payment service's file of dues paid, checked and imported at the hub
+// (R9): a bad cell is shown with its row and nothing is written; the fixed
+// file gives the coverage the ledger computes, by region and by system.
+TEST_F(WorkbenchHubTest, TheCityImportsDuesAndSeesTheirCoverage) {
+  ASSERT_NO_FATAL_FAILURE(BuildTree());
+  ASSERT_NO_FATAL_FAILURE(LogIn("admin", testing::kStrong));
+  ASSERT_NO_FATAL_FAILURE(Go("dues"));
+  ASSERT_NO_FATAL_FAILURE(
+      WaitFor("!document.getElementById('dues-none').hidden", "no dues yet"));
+  // Three of 芙蓉区's members and one person nobody entered paid for March.
+  const std::vector<v1::Member> furong = ingest::testing::Members(5, 0);
+  const std::string stranger = ingest::testing::Members(1, 900)[0].id_number();
+  auto file = [&](const std::string& third_amount) {
+    return absl::StrCat("身份证号码,姓名,缴费月份,金额（元）,交易流水号\n",
+                        furong[0].id_number(), ",甲,2020-03,10,R1\n",
+                        furong[1].id_number(), ",乙,2020-03,", third_amount,
+                        ",R2\n", furong[2].id_number(), ",丙,2020-03,10,R3\n",
+                        stranger, ",丁,2020-03,5.5,R4\n");
+  };
+  const std::string bad_path = dir_ + "/缴费-有错.csv";
+  const std::string good_path = dir_ + "/缴费.csv";
+  ingest::testing::WriteBytes(bad_path, file("十元"));
+  ingest::testing::WriteBytes(good_path, file("10"));
+
+  ASSERT_NO_FATAL_FAILURE(Type("#dues-file", bad_path));
+  ASSERT_NO_FATAL_FAILURE(Click("#dues-run"));
+  ASSERT_NO_FATAL_FAILURE(WaitFor(
+      "!document.getElementById('dues-errors-box').hidden", "the bad cell"));
+  EXPECT_EQ(Eval("return Array.from(document.querySelectorAll('#dues-errors "
+                 "tr')).map(function (r) { return r.children[0].textContent + "
+                 "':' + r.children[1].textContent; }).join(',');"),
+            "3:金额（元）");
+  EXPECT_THAT(TextOf("dues-message"), HasSubstr("没有导入任何记录"));
+  EXPECT_TRUE(Visible("dues-none"));
+
+  Eval("document.getElementById('dues-file').value = ''; return '';");
+  ASSERT_NO_FATAL_FAILURE(Type("#dues-file", good_path));
+  ASSERT_NO_FATAL_FAILURE(Click("#dues-run"));
+  ASSERT_NO_FATAL_FAILURE(WaitText("dues-paid", "14 / 3 人"));
+  EXPECT_THAT(TextOf("dues-message"), HasSubstr("已导入4条缴费记录"));
+  EXPECT_EQ(TextOf("dues-unmatched"), "1 人");
+  EXPECT_EQ(TextOf("dues-amount"), "30.00");
+  EXPECT_EQ(Eval("return document.getElementById('dues-period').value;"),
+            "2020-03");
+  // The tables are the ledger's rows (those with members or payers).
+  auto expected = node_->dues().GetDuesCoverage(RequestContext{city_, ""}, {});
+  ASSERT_OK(expected.status());
+  for (auto [body, rows] : {std::pair{"dues-regions", &expected->regions()},
+                            std::pair{"dues-systems", &expected->systems()}}) {
+    std::vector<std::string> want;
+    for (const v1::DuesCoverage& c : *rows) {
+      if (c.members() == 0 && c.paid() == 0) continue;
+      want.push_back(absl::StrCat(c.label(), "|", c.paid()));
+    }
+    EXPECT_EQ(Eval(absl::StrCat(
+                  "return Array.from(document.querySelectorAll('#", body,
+                  " tr')).map(function (r) { return r.children[0].textContent "
+                  "+ '|' + r.children[2].textContent; }).join(',');")),
+              absl::StrJoin(want, ","))
+        << body;
+  }
+  EXPECT_THAT(TextOf("dues-regions"), HasSubstr("芙蓉区"));
+  ASSERT_NO_FATAL_FAILURE(Screenshot("workbench-hub-dues.png"));
 }
 
 }  // namespace
